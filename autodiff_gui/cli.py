@@ -1,0 +1,241 @@
+"""``autodiff``: the engine without a window. grad, train, export and presets.
+
+``grad``, ``train`` and ``presets`` never import Qt, so they answer in a fraction of a second;
+``export`` to an image format loads Qt (offscreen when there is no display) only then.
+
+Exit status: 0 success, 2 bad input (program error, unknown preset, unwritable output),
+3 training diverged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from engine import formats
+from engine.files import atomic_write, describe_os_error
+from engine.graph import GraphSnapshot, backward_steps, format_number, formula, forward_steps
+from engine.language import Program, ProgramError, evaluate, parse
+from engine.presets import preset, presets
+from engine.train import DEFAULT_LR, DEFAULT_STEPS, DEFAULT_TOL, DIVERGED, Trainer
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 2, 3
+IMAGE_FORMATS = (".svg", ".png", ".pdf")
+
+
+class UserError(Exception):
+    """Bad input that is not a program error: one plain sentence, exit status 2."""
+
+
+def load_program(spec: str) -> Program:
+    """``spec`` is a path, a preset name, or ``-`` for standard input."""
+    if spec == "-":
+        return parse(sys.stdin.read(), "<stdin>")
+    path = Path(spec)
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read {spec}: {getattr(exc, 'strerror', None) or exc}") from None
+        return parse(text, spec)
+    try:
+        return preset(spec).program()
+    except KeyError:
+        names = ", ".join(p.name for p in presets())
+        raise UserError(f"{spec} is neither a file nor a preset (the presets are {names})") from None
+
+
+def _num(x: float) -> float | None:
+    return x if isinstance(x, (int, float)) and math.isfinite(x) else None
+
+
+# --- grad ------------------------------------------------------------------------------------------
+def cmd_grad(args: argparse.Namespace) -> int:
+    program = load_program(args.program)
+    ev = evaluate(program)
+    before = ev.snapshot()
+    chain = list(backward_steps(ev.loss)) if (args.trace or args.json) else None
+    if chain is None:
+        ev.loss.backward()
+    graph = ev.snapshot()
+    params = {name: {"data": _num(v.data), "grad": _num(v.grad)} for name, v in ev.params}
+    if args.json:
+        out = formats.to_dict(graph)
+        out["params"] = params
+        out["loss_name"] = program.loss_name
+        if args.trace:
+            out["forward"] = [{"number": s.number, "node": s.node, "op": s.op, "value": _num(s.value),
+                               "local_grads": [_num(g) for g in s.local_grads]}
+                              for s in forward_steps(before)]
+            out["backward"] = [{"number": s.number, "parent": s.parent, "child": s.child,
+                                "local_grad": _num(s.local_grad), "upstream": _num(s.upstream),
+                                "product": _num(s.product), "child_grad": _num(s.child_grad_after),
+                                "formula": formula(graph, s)} for s in chain]
+        print(json.dumps(out, indent=2, allow_nan=False))
+        return EXIT_OK
+    if args.trace:
+        print("forward pass:")
+        for s in forward_steps(before):
+            node = before.nodes[s.node]
+            locs = ", ".join(f"{before.local_grad_name(node.id, c)} = {format_number(g)}"
+                             for c, g in zip(node.children, node.local_grads))
+            print(f"  {s.number}. {node.name} = {format_number(s.value)}   ({locs})")
+        print("backward pass:")
+        print(f"  0. {graph.grad_name(graph.root)} = 1   (the seed)")
+        for s in chain:
+            print(f"  {s.number}. {formula(graph, s)}")
+        print()
+    _print_nodes(graph)
+    print()
+    print(f"loss {program.loss_name} = {format_number(graph.nodes[graph.root].data)}")
+    for name, v in ev.params:
+        print(f"  {name} = {format_number(v.data)}   d{program.loss_name}/d{name} = "
+              f"{format_number(v.grad)}")
+    return EXIT_OK
+
+
+def _print_nodes(graph: GraphSnapshot) -> None:
+    rows = [("id", "node", "kind", "op", "value", "grad", "local grads")]
+    for n in graph.nodes:
+        rows.append((str(n.id), n.name, n.kind, n.op or "-", format_number(n.data),
+                     format_number(n.grad), ", ".join(format_number(g) for g in n.local_grads) or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+
+
+# --- train -----------------------------------------------------------------------------------------
+def _settings(program: Program, args: argparse.Namespace) -> tuple[float, int]:
+    lr = args.lr if args.lr is not None else program.settings.get("lr", DEFAULT_LR)
+    steps = args.steps if args.steps is not None else int(program.settings.get("steps", DEFAULT_STEPS))
+    if not (lr > 0 and math.isfinite(lr)):
+        raise UserError(f"the learning rate must be a positive number, not {lr}")
+    if steps < 0:
+        raise UserError(f"the number of steps must be 0 or more, not {steps}")
+    return lr, steps
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    program = load_program(args.program)
+    lr, steps = _settings(program, args)
+    if args.every < 1:
+        raise UserError("--every must be 1 or more")
+    trainer = Trainer(program, lr=lr, tol=args.tol)
+    every = args.every
+    while trainer.status == "running" and trainer.iteration < steps:
+        rec = trainer.step()
+        if not args.json and (rec.iteration % every == 0 or trainer.status != "running"):
+            params = "  ".join(f"{p.name} = {format_number(p.data)} (grad {format_number(p.grad)})"
+                               for p in rec.params[:6])
+            more = f"  … {len(rec.params) - 6} more" if len(rec.params) > 6 else ""
+            print(f"iteration {rec.iteration:>5}  loss {format_number(rec.loss):>12}  {params}{more}")
+    result = trainer.run(steps)  # marks max_steps when the cap was reached
+    if args.json:
+        out = {
+            "status": result.status,
+            "message": result.message,
+            "lr": lr,
+            "steps": [{"iteration": r.iteration, "lr": r.lr, "loss": _num(r.loss),
+                       "params": {p.name: {"data": _num(p.data), "grad": _num(p.grad)}
+                                  for p in r.params}} for r in result.records],
+            "final": {k: _num(v) for k, v in result.final.items()},
+            "loss": _num(result.loss),
+        }
+        print(json.dumps(out, indent=2, allow_nan=False))
+    else:
+        print(result.message)
+        print("final: " + ", ".join(f"{k} = {format_number(v)}" for k, v in result.final.items()))
+    return EXIT_DIVERGED if result.status == DIVERGED else EXIT_OK
+
+
+# --- export ----------------------------------------------------------------------------------------
+def cmd_export(args: argparse.Namespace) -> int:
+    program = load_program(args.program)
+    out = Path(args.output)
+    suffix = out.suffix.lower()
+    known = sorted(set(formats.TEXT_FORMATS) | set(IMAGE_FORMATS))
+    if suffix not in known:
+        raise UserError(f"{args.output} has no extension the app knows; use one of "
+                        f"{', '.join(known)}")
+    lr, steps = _settings(program, argparse.Namespace(lr=args.lr, steps=args.steps or 0))
+    trainer = Trainer(program, lr=lr)
+    trainer.run(steps)
+    # a fresh forward and backward pass at the parameters after the last update
+    ev = evaluate(program, trainer.values)
+    if suffix in formats.TEXT_FORMATS:
+        ev.loss.backward()
+        text = formats.TEXT_FORMATS[suffix](ev.snapshot())
+        try:
+            atomic_write(out, text)
+        except OSError as exc:
+            raise UserError(describe_os_error(out, exc)) from None
+        print(f"wrote {out}")
+        return EXIT_OK
+    raise UserError(f"{suffix} export needs the graph renderer, which is not built yet")
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    items = presets()
+    width = max(len(p.name) for p in items)
+    for p in items:
+        print(f"{p.name.ljust(width)}  {p.description}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autodiff", description="Autodiff and backprop from scratch, without a window.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    prog_help = "a program file, a preset name (see `autodiff presets`), or - for standard input"
+
+    p = sub.add_parser("grad", help="one forward and backward pass; every node and gradient")
+    p.add_argument("program", help=prog_help)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--trace", action="store_true",
+                   help="print each forward step and each chain-rule multiplication")
+    p.set_defaults(func=cmd_grad)
+
+    p = sub.add_parser("train", help="gradient descent from the program's starting values")
+    p.add_argument("program", help=prog_help)
+    p.add_argument("--lr", type=float, help=f"learning rate (default: the preset's, else {DEFAULT_LR})")
+    p.add_argument("--steps", type=int, help=f"iteration cap (default: the preset's, else {DEFAULT_STEPS})")
+    p.add_argument("--tol", type=float, default=DEFAULT_TOL,
+                   help="converged once every |gradient| is at most this (default 1e-6)")
+    p.add_argument("--every", type=int, default=1, help="print every K-th iteration")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export", help="write the graph as .dot, .mmd, .json, .svg, .png or .pdf")
+    p.add_argument("program", help=prog_help)
+    p.add_argument("-o", "--output", required=True, help="the file to write; its extension picks the format")
+    p.add_argument("--steps", type=int, default=0, help="training steps before the snapshot (default 0)")
+    p.add_argument("--lr", type=float, help="learning rate for those steps")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("presets", help="list the shipped example programs")
+    p.set_defaults(func=cmd_presets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ProgramError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except UserError as exc:
+        print(f"autodiff: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

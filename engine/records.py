@@ -1,0 +1,75 @@
+"""Plain, frozen records of what the engine does, step by step.
+
+They name nodes by their id in a :class:`~engine.graph.GraphSnapshot` (the node's position in the
+topological order), hold only numbers and strings, and so can be printed, stored, compared in a
+test, or sent across a thread to the window without sharing any live ``Value``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardStep:
+    """One node computed in the forward pass, with the local gradients stored for later."""
+
+    number: int  # 1-based, in topological order among the nodes that are computed
+    node: int
+    op: str
+    value: float
+    children: tuple[int, ...]
+    local_grads: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainRuleStep:
+    """One multiplication of the backward pass: ``child.grad += local_grad * parent.grad``.
+
+    ``number`` is 1-based in the engine's order (step 0 is the seed dL/dL = 1). ``contribution``
+    counts the paths that have reached ``child`` so far (1 for the first ``+=``), so a view can
+    show the accumulation of a node used in several places as it happens.
+    """
+
+    number: int
+    parent: int
+    child: int
+    local_grad: float
+    upstream: float  # parent.grad, the global gradient arriving from above
+    product: float  # local_grad * upstream, this path's contribution
+    child_grad_before: float
+    child_grad_after: float
+    contribution: int
+    contributions: int  # how many paths reach the child in all
+
+
+@dataclass(frozen=True, slots=True)
+class ParamState:
+    name: str
+    data: float
+    grad: float
+
+
+@dataclass(frozen=True, slots=True)
+class IterationRecord:
+    """One gradient-descent iteration: the values *before* its update.
+
+    Iteration k holds the loss, parameters and gradients before the k-th update, so iteration 0
+    of the tutorial's loss is w = 0, L = 4, dL/dw = -4.
+    """
+
+    iteration: int
+    lr: float
+    loss: float
+    params: tuple[ParamState, ...]
+    status: str = "running"  # running, converged, diverged, max_steps
+
+    def param(self, name: str) -> ParamState:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    @property
+    def max_abs_grad(self) -> float:
+        return max((abs(p.grad) for p in self.params), default=0.0)

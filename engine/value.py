@@ -1,0 +1,215 @@
+"""The ``Value`` node: the tutorial's tiny autodiff engine, kept readable beside it.
+
+A ``Value`` is a number that remembers how it was made: its ``data`` (computed in the forward
+pass), its "global" gradient ``grad`` (filled in by the backward pass), the nodes it was computed
+from (``_children``) and the derivatives of itself with respect to each of them
+(``_local_grads``, computed in the forward pass and stored for the backward pass).
+
+Subtraction and negation are built as in the tutorial (add the negation; negate by multiplying
+by -1), so ``w*x - y`` makes the tutorial's 8 nodes ``[w, x, z, y, -1, -y, e, L]``.
+
+Unlike micrograd, a node keeps no ``_backward`` closure pointing back at itself, so a graph has no
+reference cycles and is freed by reference counting alone.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from collections.abc import Iterable
+
+
+class DomainError(ArithmeticError):
+    """An operation was asked for outside its domain (log of 0, a negative base to 1.5, 1/0).
+
+    The message names the operation, so a learner sees which step of the loss went wrong.
+    """
+
+
+def _as_value(other: Value | float) -> Value:
+    return other if isinstance(other, Value) else Value(other)
+
+
+class Value:
+    __slots__ = ("data", "grad", "_children", "_local_grads", "op", "label")
+
+    def __init__(self, data, children=(), local_grads=(), op: str = "", label: str = ""):
+        self.data = data  # current value
+        self.grad = 0  # "global" gradient dL/d(self), filled in by backward()
+        self._children = children  # dependencies (child nodes)
+        self._local_grads = local_grads  # d(self)/d(child) for each child
+        self.op = op  # the operation that made this node ("" for a leaf)
+        self.label = label  # the program's name for it, if any
+
+    # --- the tutorial's operations -------------------------------------------------------------
+    def __add__(self, other):
+        other = _as_value(other)
+        # d/dx (x + y) = 1 and d/dy (x + y) = 1
+        return Value(self.data + other.data, (self, other), (1, 1), "+")
+
+    def __mul__(self, other):
+        other = _as_value(other)
+        # d/dx (x * y) = y and d/dy (x * y) = x
+        return Value(self.data * other.data, (self, other), (other.data, self.data), "*")
+
+    def __pow__(self, other):
+        if isinstance(other, Value):
+            return self._pow_value(other)
+        n = other
+        x = self.data
+        if x == 0 and n < 0:
+            raise DomainError(f"power: 0 ** {n:g} divides by zero")
+        if x < 0 and n != int(n):
+            raise DomainError(f"power: a negative base ({x:g}) to a fractional power ({n:g})")
+        # Power rule: d/dx (x^n) = n * x^(n-1)
+        return Value(x**n, (self,), (n * x ** (n - 1),), f"**{_fmt(n)}")
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rsub__(self, other):
+        return other + (-self)
+
+    def __rmul__(self, other):
+        return self * other
+
+    # --- beyond the tutorial -------------------------------------------------------------------
+    def __truediv__(self, other):
+        other = _as_value(other)
+        if other.data == 0:
+            raise DomainError("division: the divisor is 0")
+        return self * other**-1
+
+    def __rtruediv__(self, other):
+        return _as_value(other) / self
+
+    def __rpow__(self, other):
+        return _as_value(other) ** self
+
+    def _pow_value(self, other: Value) -> Value:
+        a, b = self.data, other.data
+        if a <= 0:
+            raise DomainError(f"power: a base of {a:g} to a power that is itself trained (needs a base > 0)")
+        out = a**b
+        # d/da a^b = b a^(b-1);  d/db a^b = a^b ln a
+        return Value(out, (self, other), (b * a ** (b - 1), out * math.log(a)), "**")
+
+    def exp(self):
+        out = math.exp(self.data)
+        return Value(out, (self,), (out,), "exp")
+
+    def log(self):
+        if self.data <= 0:
+            raise DomainError(f"log: log({self.data:g}) is undefined (needs a positive number)")
+        return Value(math.log(self.data), (self,), (1 / self.data,), "log")
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        return Value(t, (self,), (1 - t * t,), "tanh")
+
+    def sigmoid(self):
+        x = self.data
+        s = 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+        return Value(s, (self,), (s * (1 - s),), "sigmoid")
+
+    def relu(self):
+        x = self.data
+        return Value(x if x > 0 else 0.0, (self,), (1.0 if x > 0 else 0.0,), "relu")
+
+    def sin(self):
+        return Value(math.sin(self.data), (self,), (math.cos(self.data),), "sin")
+
+    def cos(self):
+        return Value(math.cos(self.data), (self,), (-math.sin(self.data),), "cos")
+
+    def sqrt(self):
+        x = self.data
+        if x < 0:
+            raise DomainError(f"sqrt: sqrt({x:g}) is undefined (needs a number ≥ 0)")
+        if x == 0:
+            raise DomainError("sqrt: the slope of sqrt at 0 is infinite")
+        r = math.sqrt(x)
+        return Value(r, (self,), (0.5 / r,), "sqrt")
+
+    def __abs__(self):
+        x = self.data
+        # at 0 the slope is undefined; 0 is the usual subgradient
+        return Value(abs(x), (self,), (1.0 if x > 0 else -1.0 if x < 0 else 0.0,), "abs")
+
+    # --- the backward pass ---------------------------------------------------------------------
+    def backward(self):
+        """Fill in ``grad`` of every node below this one: d(self)/d(node).
+
+        As in the tutorial, the root's gradient is set to 1 and every other node's gradient is
+        *added to*, so calling it twice without ``zero_grad()`` doubles the gradients.
+        """
+        # 1. All nodes in order, each after its children (topological sort)
+        topo = topological_order(self)
+        # Collecting cycles while walking a big acyclic graph only costs time: pause the collector.
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            # 2. Apply the chain rule backwards
+            self.grad = 1  # dL/dL = 1, the "seed"
+            for v in reversed(topo):
+                for child, local_grad in zip(v._children, v._local_grads):
+                    # The Chain Rule: Local Gradient * Global Gradient
+                    child.grad += local_grad * v.grad
+        finally:
+            if gc_was_on:
+                gc.enable()
+
+    def zero_grad(self) -> None:
+        """Set the gradient of this node and of every node below it back to 0."""
+        for v in topological_order(self):
+            v.grad = 0
+
+    def __repr__(self) -> str:
+        name = f"{self.label}: " if self.label else ""
+        return f"Value({name}data={self.data!r}, grad={self.grad!r})"
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node reachable from ``root``, each after all its children.
+
+    The same order as the tutorial's recursive ``build_topo`` (a depth-first search that visits
+    children in order), but with an explicit stack, so a graph a million nodes deep does not hit
+    Python's recursion limit.
+    """
+    topo: list[Value] = []
+    visited = {root}
+    stack = [root]
+    push, pop, add, append = stack.append, stack.pop, visited.add, topo.append
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        while stack:
+            v = stack[-1]
+            for child in v._children:
+                if child not in visited:
+                    add(child)
+                    push(child)
+                    break
+            else:  # every child is placed: place the node itself
+                pop()
+                append(v)
+    finally:
+        if gc_was_on:
+            gc.enable()
+    return topo
+
+
+def zero_grad(values: Iterable[Value]) -> None:
+    """Set the gradient of each given node to 0 (for example a model's parameters)."""
+    for v in values:
+        v.grad = 0
+
+
+def _fmt(n: float) -> str:
+    return str(int(n)) if float(n).is_integer() else repr(float(n))
