@@ -3,8 +3,8 @@
 ``grad``, ``train`` and ``presets`` never import Qt, so they answer in a fraction of a second;
 ``export`` to an image format loads Qt (offscreen when there is no display) only then.
 
-Exit status: 0 success, 2 bad input (program error, unknown preset, unwritable output),
-3 training diverged.
+Exit status: 0 success, 2 bad input (program error, unknown preset, unwritable output, a
+program error met during training), 3 training diverged, 1 an internal error (a bug).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -20,9 +21,9 @@ from engine.files import atomic_write, describe_os_error
 from engine.graph import GraphSnapshot, backward_steps, format_number, formula, forward_steps
 from engine.language import Program, ProgramError, evaluate, parse
 from engine.presets import preset, presets
-from engine.train import DEFAULT_LR, DEFAULT_STEPS, DEFAULT_TOL, DIVERGED, Trainer
+from engine.train import DEFAULT_LR, DEFAULT_STEPS, DEFAULT_TOL, DIVERGED, ERROR, MAX_STEPS, Trainer
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 2, 3
+EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 1, 2, 3
 IMAGE_FORMATS = (".svg", ".png", ".pdf")
 
 
@@ -38,13 +39,19 @@ def load_program(spec: str) -> Program:
     if path.is_file():
         try:
             text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read {spec}: {getattr(exc, 'strerror', None) or exc}") from None
+        except UnicodeDecodeError:
+            raise UserError(f"cannot read {spec}: it is not UTF-8 text") from None
+        except OSError as exc:
+            raise UserError(f"cannot read {spec}: {exc.strerror or exc}") from None
         return parse(text, spec)
+    if path.is_dir():
+        raise UserError(f"{spec} is a folder; give a program file or a preset name")
     try:
         return preset(spec).program()
     except KeyError:
         names = ", ".join(p.name for p in presets())
+        if os.sep in spec or "/" in spec or spec.endswith(".py"):
+            raise UserError(f"cannot read {spec}: there is no such file") from None
         raise UserError(f"{spec} is neither a file nor a preset (the presets are {names})") from None
 
 
@@ -109,60 +116,117 @@ def _print_nodes(graph: GraphSnapshot) -> None:
 
 # --- train -----------------------------------------------------------------------------------------
 def _settings(program: Program, args: argparse.Namespace) -> tuple[float, int]:
+    """The learning rate and step cap: the command line's, else the program's ``# autodiff:``
+    line, else the defaults."""
     lr = args.lr if args.lr is not None else program.settings.get("lr", DEFAULT_LR)
     steps = args.steps if args.steps is not None else int(program.settings.get("steps", DEFAULT_STEPS))
     if not (lr > 0 and math.isfinite(lr)):
-        raise UserError(f"the learning rate must be a positive number, not {lr}")
+        raise UserError(f"the learning rate must be a positive number, not {format_number(lr)}")
     if steps < 0:
         raise UserError(f"the number of steps must be 0 or more, not {steps}")
     return lr, steps
 
 
+_SHOWN_PARAMS = 6  # a training line shows this many parameters, then "… N more"
+
+
+def _iteration_line(rec) -> str:
+    params = "  ".join(f"{p.name} = {format_number(p.data)} (grad {format_number(p.grad)})"
+                       for p in rec.params[:_SHOWN_PARAMS])
+    more = f"  … {len(rec.params) - _SHOWN_PARAMS} more" if len(rec.params) > _SHOWN_PARAMS else ""
+    return f"iteration {rec.iteration:>5}  loss {format_number(rec.loss):>12}  {params}{more}".rstrip()
+
+
+def _training_error(program: Program, trainer: Trainer) -> str:
+    """The program error that stopped a run, as ``SOURCE:LINE:COL: error: MESSAGE``."""
+    try:
+        evaluate(program, trainer.values)  # the values the failed iteration started from
+    except ProgramError as exc:
+        return f"{exc} (at iteration {trainer.iteration}, lr = {format_number(trainer.lr)})"
+    return f"autodiff: {trainer.message}"
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     program = load_program(args.program)
     lr, steps = _settings(program, args)
-    if args.every < 1:
-        raise UserError("--every must be 1 or more")
-    trainer = Trainer(program, lr=lr, tol=args.tol)
-    every = args.every
+    tol = args.tol if args.tol is not None else program.settings.get("tol", DEFAULT_TOL)
+    every = args.every if args.every is not None else int(program.settings.get("every", 1))
+    if not (tol >= 0 and math.isfinite(tol)):
+        raise UserError(f"the tolerance must be 0 or a positive number, not {format_number(tol)}")
+    if every < 1:
+        raise UserError(f"--every must be 1 or more, not {every}")
+    trainer = Trainer(program, lr=lr, tol=tol)
+    if not args.json:
+        suggested = [k for k in ("lr", "steps") if getattr(args, k) is None and k in program.settings]
+        origin = {0: "", 1: f" ({suggested[0] if suggested else ''} as the program suggests)",
+                  2: " (as the program suggests)"}[len(suggested)]
+        print(f"gradient descent on {program.name}: lr = {format_number(lr)}, at most {steps} "
+              f"iteration{'s' if steps != 1 else ''}{origin}, tolerance {tol:g}")
+    shown: list = []  # the records printed (or put in the JSON): every K-th and the last
     while trainer.status == "running" and trainer.iteration < steps:
         rec = trainer.step()
-        if not args.json and (rec.iteration % every == 0 or trainer.status != "running"):
-            params = "  ".join(f"{p.name} = {format_number(p.data)} (grad {format_number(p.grad)})"
-                               for p in rec.params[:6])
-            more = f"  … {len(rec.params) - 6} more" if len(rec.params) > 6 else ""
-            print(f"iteration {rec.iteration:>5}  loss {format_number(rec.loss):>12}  {params}{more}")
+        last = trainer.status != "running" or trainer.iteration >= steps
+        if rec.iteration % every == 0 or last:
+            shown.append(rec)
+            if not args.json:
+                print(_iteration_line(rec))
     result = trainer.run(steps)  # marks max_steps when the cap was reached
+    if result.status == MAX_STEPS:
+        message = (f"stopped after {steps} iteration{'s' if steps != 1 else ''} (the cap) with "
+                   f"loss {format_number(result.loss)}; more steps or a larger lr may go further")
+        if not result.records:
+            message = "no iterations run (--steps 0): the parameters are the program's"
+    else:
+        message = result.message
     if args.json:
         out = {
             "status": result.status,
-            "message": result.message,
+            "message": message,
             "lr": lr,
+            "every": every,
             "steps": [{"iteration": r.iteration, "lr": r.lr, "loss": _num(r.loss),
                        "params": {p.name: {"data": _num(p.data), "grad": _num(p.grad)}
-                                  for p in r.params}} for r in result.records],
+                                  for p in r.params}} for r in shown],
             "final": {k: _num(v) for k, v in result.final.items()},
             "loss": _num(result.loss),
         }
         print(json.dumps(out, indent=2, allow_nan=False))
     else:
-        print(result.message)
-        print("final: " + ", ".join(f"{k} = {format_number(v)}" for k, v in result.final.items()))
+        print(message)
+        final = [f"{k} = {format_number(v)}" for k, v in result.final.items()]
+        if len(final) <= _SHOWN_PARAMS:
+            print("final: " + ", ".join(final))
+        else:
+            print("final:")
+            for item in final:
+                print(f"  {item}")
+    if result.status == ERROR:
+        print(_training_error(program, trainer), file=sys.stderr)
+        return EXIT_BAD_INPUT
     return EXIT_DIVERGED if result.status == DIVERGED else EXIT_OK
 
 
 # --- export ----------------------------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace) -> int:
-    program = load_program(args.program)
     out = Path(args.output)
     suffix = out.suffix.lower()
     known = sorted(set(formats.TEXT_FORMATS) | set(IMAGE_FORMATS))
     if suffix not in known:
         raise UserError(f"{args.output} has no extension the app knows; use one of "
                         f"{', '.join(known)}")
+    if out.is_dir():
+        raise UserError(f"cannot write {args.output}: it is a folder")
+    program = load_program(args.program)
     lr, steps = _settings(program, argparse.Namespace(lr=args.lr, steps=args.steps or 0))
     trainer = Trainer(program, lr=lr)
-    trainer.run(steps)
+    result = trainer.run(steps)
+    if result.status == ERROR:
+        print(_training_error(program, trainer), file=sys.stderr)
+        print(f"autodiff: nothing written to {args.output}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if result.status == DIVERGED:
+        print(f"autodiff: {result.message}; nothing written to {args.output}", file=sys.stderr)
+        return EXIT_DIVERGED
     # a fresh forward and backward pass at the parameters after the last update
     ev = evaluate(program, trainer.values)
     if suffix in formats.TEXT_FORMATS:
@@ -202,9 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("program", help=prog_help)
     p.add_argument("--lr", type=float, help=f"learning rate (default: the preset's, else {DEFAULT_LR})")
     p.add_argument("--steps", type=int, help=f"iteration cap (default: the preset's, else {DEFAULT_STEPS})")
-    p.add_argument("--tol", type=float, default=DEFAULT_TOL,
-                   help="converged once every |gradient| is at most this (default 1e-6)")
-    p.add_argument("--every", type=int, default=1, help="print every K-th iteration")
+    p.add_argument("--tol", type=float,
+                   help=f"converged once every |gradient| is at most this (default {DEFAULT_TOL:g})")
+    p.add_argument("--every", type=int,
+                   help="show every K-th iteration, and the last (default 1; also thins --json)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_train)
 
@@ -232,9 +297,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"autodiff: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
+        # the reader went away (``autodiff train … | head``): stop quietly, and keep Python's
+        # final flush of stdout from complaining about the closed pipe
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: one sentence, not a traceback (AUTODIFF_DEBUG=1 shows it)
+        if os.environ.get("AUTODIFF_DEBUG"):
+            raise
+        print(f"autodiff: internal error, please report it: {type(exc).__name__}: {exc} "
+              f"(run with AUTODIFF_DEBUG=1 to see where)", file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -177,7 +177,7 @@ def backward_steps(root: Value) -> Iterator[ChainRuleStep]:
     root.grad = 1
     number = 0
     for v in reversed(topo):
-        for child, local_grad in zip(v._children, v._local_grads):
+        for i, (child, local_grad) in enumerate(zip(v._children, v._local_grads)):
             before = child.grad
             product = local_grad * v.grad
             child.grad += product
@@ -185,7 +185,7 @@ def backward_steps(root: Value) -> Iterator[ChainRuleStep]:
             c = index[id(child)]
             seen[c] += 1
             yield ChainRuleStep(number, index[id(v)], c, local_grad, v.grad, product, before,
-                                child.grad, seen[c], paths[c])
+                                child.grad, seen[c], paths[c], i)
 
 
 def formula(graph: GraphSnapshot, step: ChainRuleStep) -> str:

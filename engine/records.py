@@ -41,6 +41,7 @@ class ChainRuleStep:
     child_grad_after: float
     contribution: int
     contributions: int  # how many paths reach the child in all
+    input_index: int = 0  # which input of the parent the child is (a*a has the child twice)
 
 
 @dataclass(frozen=True, slots=True)

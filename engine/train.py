@@ -225,6 +225,68 @@ def curvature(program: Program, param_values: Sequence[float], index: int = 0,
     return (gradient(program, up)[1][index] - gradient(program, down)[1][index]) / (2 * h)
 
 
+def quadratic_minimum(program: Program, param_values: Sequence[float], h: float = 1e-3,
+                      max_params: int = 4) -> list[float] | None:
+    """The exact minimiser θ* when the loss is a quadratic bowl in (at most a few) parameters.
+
+    One Newton step θ* = θ - H⁻¹·g lands on the minimum of a quadratic. The Hessian H is measured
+    by differences of the backward pass's gradients at two points; if it differs between them
+    the loss is not quadratic and there is no simple target to draw, so the answer is None.
+    """
+    n = len(param_values)
+    if n == 0 or n > max_params:
+        return None
+    try:
+        H = _hessian(program, param_values, h)
+        elsewhere = [v + 0.37 for v in param_values]
+        if any(abs(a - b) > 1e-6 * max(1.0, abs(a)) for ra, rb in zip(H, _hessian(program, elsewhere, h))
+               for a, b in zip(ra, rb)):
+            return None
+        g = gradient(program, param_values)[1]
+        step = _solve(H, g)
+    except (ProgramError, ArithmeticError):
+        return None
+    if step is None:
+        return None
+    # a minimum, not a saddle: the step must lower the loss
+    target = [v - s for v, s in zip(param_values, step)]
+    try:
+        if evaluate(program, target).loss.data > evaluate(program, param_values).loss.data + 1e-12:
+            return None
+    except (ProgramError, ArithmeticError):
+        return None
+    return target
+
+
+def _hessian(program: Program, values: Sequence[float], h: float) -> list[list[float]]:
+    n = len(values)
+    H = [[0.0] * n for _ in range(n)]
+    for j in range(n):
+        up, down = list(values), list(values)
+        up[j] += h
+        down[j] -= h
+        gu, gd = gradient(program, up)[1], gradient(program, down)[1]
+        for i in range(n):
+            H[i][j] = (gu[i] - gd[i]) / (2 * h)
+    return H
+
+
+def _solve(A: list[list[float]], b: list[float]) -> list[float] | None:
+    """Gaussian elimination with partial pivoting; None for a singular matrix."""
+    n = len(b)
+    M = [list(row) + [b[i]] for i, row in enumerate(A)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(M[r][col]))
+        if abs(M[pivot][col]) < 1e-12:
+            return None
+        M[col], M[pivot] = M[pivot], M[col]
+        for r in range(n):
+            if r != col:
+                f = M[r][col] / M[col][col]
+                M[r] = [a - f * c for a, c in zip(M[r], M[col])]
+    return [M[i][n] / M[i][i] for i in range(n)]
+
+
 def finite_difference(program: Program, param_values: Sequence[float], index: int,
                       h: float = 1e-6) -> float:
     """Central finite-difference estimate of dL/dθ for one parameter."""
@@ -243,4 +305,4 @@ def _finite(x: float) -> bool:
 
 __all__ = ["CONVERGED", "DIVERGED", "ERROR", "MAX_STEPS", "RUNNING", "DomainError",
            "IterationStart", "TrainResult", "Trainer", "curvature", "finite_difference",
-           "gradient", "train"]
+           "gradient", "quadratic_minimum", "train"]

@@ -59,10 +59,12 @@ class Value:
         x = self.data
         if x == 0 and n < 0:
             raise DomainError(f"power: 0 ** {n:g} divides by zero")
-        if x < 0 and n != int(n):
+        if x < 0 and not float(n).is_integer():
             raise DomainError(f"power: a negative base ({x:g}) to a fractional power ({n:g})")
-        # Power rule: d/dx (x^n) = n * x^(n-1)
-        return Value(x**n, (self,), (n * x ** (n - 1),), f"**{_fmt(n)}")
+        if x == 0 and 0 < n < 1:
+            raise DomainError(f"power: the slope of 0 ** {n:g} is infinite")
+        # Power rule: d/dx (x^n) = n * x^(n-1)  (x^0 is the constant 1, slope 0, even at x = 0)
+        return Value(x**n, (self,), (n * x ** (n - 1) if n != 0 else 0.0,), f"**{_fmt(n)}")
 
     def __neg__(self):
         return self * -1
@@ -123,9 +125,13 @@ class Value:
         return Value(x if x > 0 else 0.0, (self,), (1.0 if x > 0 else 0.0,), "relu")
 
     def sin(self):
+        if math.isinf(self.data):  # math.sin raises for ±inf; like any overflowed pass, nan
+            return Value(math.nan, (self,), (math.nan,), "sin")
         return Value(math.sin(self.data), (self,), (math.cos(self.data),), "sin")
 
     def cos(self):
+        if math.isinf(self.data):
+            return Value(math.nan, (self,), (math.nan,), "cos")
         return Value(math.cos(self.data), (self,), (-math.sin(self.data),), "cos")
 
     def sqrt(self):

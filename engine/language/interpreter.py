@@ -51,6 +51,10 @@ class _Interpreter:
         self.kinds: dict[int, str] = {}
         self.constants: set[int] = set()  # ids of the Values of named inputs
         self.operations = 0
+        # Work done once per object, however often a program reuses it (kept alive so ids stay
+        # unique): lists already labelled, and whether a node depends on a parameter.
+        self._labelled: dict[int, list] = {}
+        self._depends: dict[int, tuple[Value, bool]] = {}
 
     def fail(self, node: ast.AST, message: str) -> ProgramError:
         return error_at(self.program.source, self.program.name, node, message)
@@ -114,6 +118,9 @@ class _Interpreter:
         return value
 
     def _label_list(self, prefix: str, items: list) -> None:
+        if id(items) in self._labelled:  # labelled already (lists never change once built)
+            return
+        self._labelled[id(items)] = items
         for i, item in enumerate(items):
             if isinstance(item, Value) and not item.label and id(item) in self.kinds:
                 item.label = f"{prefix}[{i}]"
@@ -196,16 +203,20 @@ class _Interpreter:
         return base**exponent
 
     def _depends_on_param(self, v: Value) -> bool:
-        stack, seen = [v], set()
+        # Remembered per node, so a big exponent reused many times is walked once in all.
+        memo = self._depends
+        stack = [(v, False)]
         while stack:
-            n = stack.pop()
-            if self.kinds.get(id(n)) == PARAM:
-                return True
-            for c in n._children:
-                if id(c) not in seen:
-                    seen.add(id(c))
-                    stack.append(c)
-        return False
+            n, children_done = stack.pop()
+            if id(n) in memo:
+                continue
+            if children_done:
+                memo[id(n)] = (n, self.kinds.get(id(n)) == PARAM
+                               or any(memo[id(c)][1] for c in n._children))
+            else:
+                stack.append((n, True))
+                stack.extend((c, False) for c in n._children if id(c) not in memo)
+        return memo[id(v)][1]
 
     def _need_scalar(self, node: ast.AST, value: object, op: str) -> None:
         if isinstance(value, (list, tuple)):
@@ -225,7 +236,8 @@ class _Interpreter:
             raise self.fail(node.value, "only lists can be indexed")
         index = self._integer(node.slice, self.eval(node.slice, env), "a list index")
         if not -len(seq) <= index < len(seq):
-            raise self.fail(node.slice, f"index {index} is outside the list (it has "
+            shown = index if abs(index) < 10**15 else f"{float(index):g}"
+            raise self.fail(node.slice, f"index {shown} is outside the list (it has "
                                         f"{len(seq)} elements)")
         return seq[index]
 
@@ -318,14 +330,18 @@ class _Interpreter:
         for a, arg in zip(node.args, args):
             if not isinstance(arg, (list, tuple)):
                 raise self.fail(a, "zip(...) needs lists")
+        self.count(node, min(map(len, args), default=0) * len(args))
         return [list(t) for t in zip(*args)]
 
     def call_range(self, node: ast.Call, args: list) -> list:
         self._arity(node, args, 1, 3)
         ints = [self._integer(a, v, "range(...)") for a, v in zip(node.args, args)]
+        if len(ints) == 3 and ints[2] == 0:
+            raise self.fail(node.args[2], "the step of range(...) must not be 0")
         r = range(*ints)
         if len(r) > MAX_LIST_LENGTH:
             raise self.fail(node, f"range(...) may give at most {MAX_LIST_LENGTH:,} numbers")
+        self.count(node, len(r))
         return [float(i) for i in r]
 
     def call_len(self, node: ast.Call, args: list) -> float:

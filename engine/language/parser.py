@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass, field
 
 from .errors import ProgramError
@@ -15,7 +16,7 @@ from .errors import ProgramError
 #: Bounds on what a program may ask for (documented in README.md, "The loss language").
 MAX_SOURCE_CHARS = 100_000
 MAX_NESTING = 100  # expression depth: parentheses, operators and calls nested in one another
-MAX_OPERATIONS = 200_000  # arithmetic operations and function calls one evaluation may make
+MAX_OPERATIONS = 200_000  # operations, calls and range/zip elements one evaluation may make
 MAX_LIST_LENGTH = 100_000  # elements of one list, range or comprehension
 
 FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "abs")
@@ -66,10 +67,13 @@ def parse(source: str, name: str = "<program>") -> Program:
         raise ProgramError(f"the program is {len(source):,} characters long; the limit is "
                            f"{MAX_SOURCE_CHARS:,}", source_name=name)
     try:
-        tree = ast.parse(source, filename=name, mode="exec")
+        with warnings.catch_warnings():
+            # SyntaxWarnings (`1for`, "\d") would go to stderr, or become errors under -W error
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, filename=name, mode="exec")
     except SyntaxError as exc:
         line = exc.lineno or 1
-        col = _char_col(source, line, (exc.offset or 1) - 1, is_bytes=False) if exc.offset else 1
+        col = exc.offset or 1  # 1-based, in characters for text source
         raise ProgramError(_syntax_message(exc), line, col, source_name=name) from None
     except (ValueError, MemoryError, RecursionError, OverflowError) as exc:
         raise ProgramError(f"the program cannot be read: {_plain(exc)}", source_name=name) from None
@@ -112,10 +116,12 @@ def _char_col(source: str, line: int, offset: int, is_bytes: bool = True) -> int
 
 
 def _plain(exc: BaseException) -> str:
-    if isinstance(exc, RecursionError):
-        return "it is nested too deeply"
-    if isinstance(exc, MemoryError):
-        return "it is too large to parse"
+    if isinstance(exc, (RecursionError, MemoryError)):
+        # Python's parser gives up on very deep expressions (a long a+b+c+... chain counts)
+        return (f"it is nested too deeply (an expression may nest at most {MAX_NESTING} "
+                f"levels; add long lists of terms with sum([...]))")
+    if "integer string conversion" in str(exc):  # Python reads at most 4300 digits
+        return "a number has too many digits (Python reads at most 4,300)"
     return str(exc) or type(exc).__name__
 
 
@@ -319,6 +325,9 @@ class _Checker:
             self.check_expr(node.slice, d)
             return
         if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
+            if depth + len(node.generators) > MAX_NESTING:
+                raise self.fail(node, f"the comprehension has {len(node.generators)} `for` parts "
+                                      f"and is nested more than {MAX_NESTING} levels deep")
             for gen in node.generators:
                 if gen.is_async:
                     raise self.fail(node, "async comprehensions are not supported")

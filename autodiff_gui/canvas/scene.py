@@ -1,0 +1,265 @@
+"""Graph snapshot → canvas items, in one place; and the highlight of the current step.
+
+The scene keeps one item per value box, operation circle and edge, keyed by node ids from the
+engine's snapshot. A new snapshot of the same shape (the next iteration) only changes texts; a new
+shape (an edited program) rebuilds the items with a fresh layered layout.
+
+What the learner sees follows the engine's records: after a forward pass the values are known and
+the gradients are "?"; each forward step reveals one node; each chain-rule multiplication lights
+the edge it multiplies along, its two ends, and writes the child's new gradient.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QGraphicsScene
+
+from engine.graph import OP, GraphSnapshot, format_number, op_symbol
+from engine.records import ChainRuleStep, ForwardStep
+
+from .items import COMPUTING, NONE, RECEIVING, SELECTED, UPSTREAM, Banner, Edge, OpCircle, Theme, ValueBox
+from .layout import layered_layout
+
+BOX_SIZE = (136.0, 58.0)
+OP_SIZE = 36.0
+BANNER_GAP = 74.0
+
+_KIND_WORDS = {"param": "a parameter (trained by gradient descent)",
+               "input": "a named input (a constant: not trained)",
+               "const": "a constant written in the program", "op": "the result of an operation"}
+
+
+class GraphScene(QGraphicsScene):
+    def __init__(self, palette: QPalette | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.theme = Theme.from_palette(palette or QPalette())
+        self.setBackgroundBrush(self.theme.background)
+        self.graph: GraphSnapshot | None = None
+        self.boxes: dict[int, ValueBox] = {}
+        self.ops: dict[int, OpCircle] = {}
+        self.edges: dict[tuple[int, int, int], Edge] = {}  # (child, parent, input index) -> edge
+        self.results: dict[int, Edge] = {}  # op id -> edge from its circle to its result box
+        self.banner = Banner(self.theme)
+        self.addItem(self.banner)
+        self._shape: tuple | None = None
+        self._value_known: list[bool] = []
+        self._grad_known: list[bool] = []
+        self._grads: list[float] = []
+        self._roles: dict[object, str] = {}
+
+    # --- building ----------------------------------------------------------------------------------
+    def set_palette(self, palette: QPalette) -> None:
+        self.theme = Theme.from_palette(palette)
+        self.setBackgroundBrush(self.theme.background)
+        graph, self._shape = self.graph, None
+        self.removeItem(self.banner)
+        self.banner = Banner(self.theme)
+        self.addItem(self.banner)
+        if graph is not None:
+            known = (list(self._value_known), list(self._grad_known), list(self._grads))
+            self._build(graph)
+            self._value_known, self._grad_known, self._grads = known
+            self._refresh_all()
+
+    def _build(self, graph: GraphSnapshot) -> None:
+        for item in [*self.boxes.values(), *self.ops.values(), *self.edges.values(),
+                     *self.results.values()]:
+            self.removeItem(item)
+        self.boxes, self.ops, self.edges, self.results, self._roles = {}, {}, {}, {}, {}
+        layout = layered_layout(graph, box_size=BOX_SIZE, op_size=OP_SIZE)
+        for n in graph.nodes:
+            p = layout.boxes[n.id]
+            box = ValueBox(QRectF(p.x, p.y, p.w, p.h), self.theme, n.kind)
+            self.addItem(box)
+            self.boxes[n.id] = box
+            if n.kind == OP:
+                q = layout.ops[n.id]
+                circle = OpCircle(QRectF(q.x, q.y, q.w, q.h), self.theme, op_symbol(n.op))
+                self.addItem(circle)
+                self.ops[n.id] = circle
+                start = QPointF(q.x + q.w, q.y + q.h / 2)
+                end = QPointF(p.x, p.y + p.h / 2)
+                result = Edge([start, end], self.theme)
+                self.addItem(result)
+                self.results[n.id] = result
+        for n in graph.nodes:
+            for i, c in enumerate(n.children):
+                pts = layout.edge_points.get((c, n.id, i))
+                if pts:
+                    points = [QPointF(x, y) for x, y in pts]
+                else:
+                    a, q = layout.boxes[c], layout.ops[n.id]
+                    points = [QPointF(a.x + a.w, a.y + a.h / 2), QPointF(q.x, q.y + q.h / 2)]
+                edge = Edge(points, self.theme)
+                self.addItem(edge)
+                self.edges[(c, n.id, i)] = edge
+        width = max(layout.width, 560.0)
+        self.banner.set_width(width)
+        self.banner.setPos(0, -BANNER_GAP)
+        self.setSceneRect(QRectF(-24, -BANNER_GAP - 16, width + 48, layout.height + BANNER_GAP + 40))
+        self.graph = graph
+        self._shape = _shape(graph)
+
+    # --- showing a moment -------------------------------------------------------------------------
+    def show_graph(self, graph: GraphSnapshot, grads_known: bool = True) -> None:
+        """Show a whole snapshot: values, and gradients if the backward pass has run."""
+        if _shape(graph) != self._shape:
+            self._build(graph)
+        self.graph = graph
+        n = len(graph.nodes)
+        self._value_known = [True] * n
+        self._grad_known = [grads_known] * n
+        self._grads = [node.grad for node in graph.nodes]
+        self.clear_highlight()
+        self._refresh_all()
+
+    def begin_iteration(self, graph: GraphSnapshot) -> None:
+        """A step-by-step iteration starts: only the leaves' values are known."""
+        if _shape(graph) != self._shape:
+            self._build(graph)
+        self.graph = graph
+        self._value_known = [not node.children for node in graph.nodes]
+        self._grad_known = [False] * len(graph.nodes)
+        self._grads = [0.0] * len(graph.nodes)
+        self.clear_highlight()
+        self._refresh_all()
+        self.set_banner("Step 1 · forward pass", "compute each node from its inputs, left to right")
+
+    def show_forward_step(self, step: ForwardStep, total: int) -> None:
+        g = self.graph
+        if g is None or step.node >= len(g.nodes):
+            return
+        self._value_known[step.node] = True
+        self.clear_highlight()
+        node = g.nodes[step.node]
+        self._set_role(("box", step.node), COMPUTING)
+        self._set_role(("op", step.node), COMPUTING)
+        for i, c in enumerate(node.children):
+            self._set_role(("edge", (c, step.node, i)), COMPUTING)
+        self._refresh_node(step.node)
+        self.set_banner(f"Step 1 · forward pass, {step.number} of {total}", forward_formula(g, step.node))
+
+    def begin_backward(self) -> None:
+        g = self.graph
+        if g is None:
+            return
+        self._grad_known[g.root] = True
+        self._grads[g.root] = 1
+        self._refresh_node(g.root)
+
+    def show_chain_rule_step(self, step: ChainRuleStep, text: str, total: int | None = None) -> None:
+        g = self.graph
+        if g is None or step.child >= len(g.nodes):
+            return
+        if not self._grad_known[g.root]:
+            self.begin_backward()
+        self.clear_highlight()
+        self._grads[step.child] = step.child_grad_after
+        self._grad_known[step.child] = True
+        index = step.input_index
+        self._set_role(("box", step.parent), UPSTREAM)
+        self._set_role(("op", step.parent), UPSTREAM)
+        self._set_role(("result", step.parent), UPSTREAM)
+        self._set_role(("edge", (step.child, step.parent, index)), RECEIVING)
+        self._set_role(("box", step.child), RECEIVING)
+        self._refresh_node(step.child)
+        of = f" of {total}" if total else ""
+        self.set_banner(f"Step 2 · backward pass, multiplication {step.number}{of}", text)
+
+    def select_edge(self, child: int, parent: int, index: int) -> None:
+        self.clear_highlight()
+        self._set_role(("edge", (child, parent, index)), SELECTED)
+        self._set_role(("box", child), RECEIVING)
+        self._set_role(("box", parent), UPSTREAM)
+
+    def set_banner(self, title: str, text: str) -> None:
+        self.banner.set_text(title, text)
+
+    def clear_highlight(self) -> None:
+        for key in list(self._roles):
+            self._set_role(key, NONE)
+        self._roles.clear()
+
+    # --- queries (tests and the window) -----------------------------------------------------------
+    def highlighted(self) -> dict[object, str]:
+        """Every lit item: ("box", id), ("op", id), ("edge", (child, parent, i)) → its role."""
+        return dict(self._roles)
+
+    def box_texts(self, node_id: int) -> tuple[str, str, str]:
+        b = self.boxes[node_id]
+        return b.name, b.value_text, b.grad_text
+
+    # --- internals --------------------------------------------------------------------------------
+    def _item(self, key):
+        kind, ident = key
+        return {"box": self.boxes, "op": self.ops, "edge": self.edges, "result": self.results}[kind].get(ident)
+
+    def _set_role(self, key, role: str) -> None:
+        item = self._item(key)
+        if item is None:
+            return
+        item.set_role(role)
+        if role:
+            self._roles[key] = role
+        else:
+            self._roles.pop(key, None)
+
+    def _refresh_all(self) -> None:
+        for node in self.graph.nodes:
+            self._refresh_node(node.id)
+
+    def _refresh_node(self, node_id: int) -> None:
+        g = self.graph
+        node = g.nodes[node_id]
+        known = self._value_known[node_id]
+        value = format_number(node.data) if known else "…"
+        grad = format_number(self._grads[node_id]) if self._grad_known[node_id] else "?"
+        box = self.boxes[node_id]
+        box.set_texts(node.name, f"value {value}", f"grad  {grad}")
+        gname = g.grad_name(node_id)
+        box.setToolTip(
+            f"<b>{_html(node.name)}</b> — {_KIND_WORDS.get(node.kind, node.kind)}<br>"
+            f"value: {value} (computed in the forward pass)<br>"
+            f"gradient {_html(gname)}: {grad} (the backward pass: how much "
+            f"{_html(g.nodes[g.root].name)} changes per unit change of {_html(node.name)})")
+        if node.kind == OP and node_id in self.ops:
+            self.ops[node_id].setToolTip(
+                f"operation {op_symbol(node.op)}: computes {_html(node.name)} from "
+                f"{', '.join(_html(g.nodes[c].name) for c in node.children)}")
+            for i, (c, local) in enumerate(zip(node.children, node.local_grads)):
+                edge = self.edges.get((c, node_id, i))
+                if edge is None:
+                    continue
+                lname = g.local_grad_name(node_id, c)
+                edge.set_label(format_number(local) if known else "")
+                edge.setToolTip(
+                    f"local gradient {_html(lname)} = {format_number(local) if known else '?'}<br>"
+                    f"how much {_html(node.name)} changes per unit change of {_html(g.nodes[c].name)};"
+                    f" computed in the forward pass, multiplied by {_html(g.grad_name(node_id))} "
+                    f"in the backward pass")
+
+
+def forward_formula(g: GraphSnapshot, node_id: int) -> str:
+    """``z = w × x = 0 × 1 = 0``: what a forward step computes, with its numbers."""
+    node = g.nodes[node_id]
+    names = [g.nodes[c].name for c in node.children]
+    values = [format_number(g.nodes[c].data) for c in node.children]
+    sym = op_symbol(node.op)
+    result = format_number(node.data)
+    if node.op in ("+", "*") and len(names) == 2:
+        s = " + " if node.op == "+" else " × "
+        return f"{node.name} = {s.join(names)} = {s.join(values)} = {result}"
+    if node.op.startswith("**") and len(node.op) > 2:
+        return f"{node.name} = {names[0]}{node.op[2:]} = ({values[0]}){node.op[2:]} = {result}".replace("**", "^")
+    if node.op == "**":
+        return f"{node.name} = {names[0]}^{names[1]} = {values[0]}^{values[1]} = {result}"
+    return f"{node.name} = {sym}({names[0]}) = {sym}({values[0]}) = {result}"
+
+
+def _shape(graph: GraphSnapshot) -> tuple:
+    return tuple((n.kind, n.op, n.children, n.name) for n in graph.nodes)
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

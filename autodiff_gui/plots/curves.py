@@ -1,0 +1,507 @@
+"""The loss curve and the parameters' paths, per iteration, drawn with pyqtgraph.
+
+Two plots stacked and sharing the iteration axis, so that a learner sees the loss fall *while* w
+walks to its optimum: "Loss L per iteration" (linear or log scale) and "Parameters per iteration"
+(one colour per parameter, and where the optimum is known, a dashed line such as ``w* = 2`` that
+the path should approach). A vertical marker shows the iteration the canvas is showing, and runs
+kept as faded "ghost" curves let a learner compare learning rates side by side.
+
+Three things this module is careful about, and why:
+
+* **Divergence.** A learning rate above 1 on the tutorial's loss sends it to 1e300, inf and nan
+  within a few hundred iterations. Passing those to pyqtgraph gives an infinite or NaN axis range
+  and a plot that no longer draws or zooms. Only finite points (with ``|y| ≤`` :data:`PLOT_LIMIT`)
+  are plotted, so a diverging run shows its finite part, the axes stay finite, and a note under
+  the header says how many values are not drawn. On the log scale values ≤ 0 are left out too
+  (a loss of exactly 0 has no logarithm).
+* **Long runs.** 100,000 iterations are appended in batches (the window throttles updates to
+  about 60 a second); each batch costs one ``setData`` per curve, and pyqtgraph draws only the
+  visible part, peak-downsampled to the screen's width (``setClipToView``/``setDownsampling``).
+  Points are pre-masked, so pyqtgraph's own finite check is skipped.
+* **One store.** The points live in a :class:`~autodiff_gui.plots.history.History`, which the
+  window may share (``CurvesPanel(history=...)``) as the single record of the run, for the
+  time-travel slider and the numbers as well as the plots.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from engine.records import IterationRecord
+
+from .history import History
+
+__all__ = [
+    "LOSS_TITLE",
+    "MAX_GHOSTS",
+    "PARAMS_TITLE",
+    "PLOT_LIMIT",
+    "CurvesPanel",
+    "format_number",
+    "plottable",
+]
+
+LOSS_TITLE = "Loss L per iteration"
+PARAMS_TITLE = "Parameters per iteration"
+
+PLOT_LIMIT = 1e300
+"""Values with a larger magnitude are not drawn: they are as good as infinite on a plot, and a
+range of ±1e308 overflows once pyqtgraph pads it."""
+
+MAX_GHOSTS = 8
+"""Ghost runs kept at once; keeping another drops the oldest (beyond this the plot is a tangle)."""
+
+# Okabe–Ito colours (distinguishable with the common colour-vision deficiencies), a variant
+# each for light and dark backgrounds. The loss has its own colour, never used for a parameter.
+_LOSS_COLOUR = {"light": "#D55E00", "dark": "#FF8A50"}
+_PARAM_COLOURS = {
+    "light": ["#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999933"],
+    "dark": ["#56B4E9", "#3DDC97", "#E7A1CF", "#F0C050", "#9FD8FF", "#FFFFFF", "#DDDD77"],
+}
+# Ghosts: Paul Tol's "muted" scheme, drawn faded; one colour per kept run, on both plots.
+_GHOST_COLOURS = ["#332288", "#44AA99", "#CC6677", "#117733", "#882255", "#999933", "#88CCEE", "#AA4499"]
+_GHOST_ALPHA = 120
+
+
+def format_number(value: float) -> str:
+    """Up to 6 significant digits, the way the rest of the app shows numbers (-0 shown as 0)."""
+    if value == 0:
+        return "0"
+    return f"{value:.6g}"
+
+
+def plottable(x: np.ndarray, y: np.ndarray, *, log: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The points of ``(x, y)`` that can be drawn: finite, ``|y| ≤ PLOT_LIMIT``, and > 0 on a log axis.
+
+    Returns the inputs themselves when every point can be drawn (the common case costs no copy).
+    """
+    with np.errstate(invalid="ignore"):
+        keep = np.isfinite(y) & (np.abs(y) <= PLOT_LIMIT)
+        if log:
+            keep &= y > 0
+    if keep.all():
+        return x, y
+    return x[keep], y[keep]
+
+
+@dataclass(eq=False)
+class _Ghost:
+    """A kept run: its raw points (re-masked when the loss axis changes scale) and its curves."""
+
+    label: str
+    colour: str
+    x: np.ndarray
+    loss: np.ndarray
+    params: dict[str, np.ndarray]
+    loss_item: pg.PlotDataItem
+    param_items: dict[str, pg.PlotDataItem] = field(default_factory=dict)
+
+
+class CurvesPanel(QWidget):
+    """The loss plot above the parameters plot, with a log-scale toggle (see the module docstring).
+
+    Feed it with :meth:`append` (a batch of new iterations) or :meth:`set_records` (a whole run),
+    after :meth:`reset` names the parameters of the program being run. If the window appends to a
+    shared :attr:`history` itself, it calls :meth:`refresh` instead.
+    """
+
+    logScaleChanged = Signal(bool)
+    """The loss axis switched between linear (False) and logarithmic (True), by a click or a call."""
+
+    def __init__(self, parent: QWidget | None = None, *, history: History | None = None) -> None:
+        super().__init__(parent)
+        self._history = history if history is not None else History()
+        self._targets: dict[str, float] = {}
+        self._plotted: dict[str | None, tuple[np.ndarray, np.ndarray]] = {}  # None is the loss
+        self._param_curves: dict[str, pg.PlotDataItem] = {}
+        self._target_lines: dict[str, pg.InfiniteLine] = {}
+        self._ghosts: list[_Ghost] = []
+        self._marker_iteration: int | None = None
+        self._tone = "light"
+
+        self._log_box = QCheckBox("log scale")
+        self._log_box.setToolTip(
+            "Show the loss on a logarithmic axis: a run that converges at a steady rate becomes a "
+            "straight line, and late, tiny losses stay visible. Values ≤ 0 cannot be drawn on it."
+        )
+        self._log_box.toggled.connect(self._on_log_toggled)
+        self._note = QLabel()
+        self._note.setObjectName("plotNote")
+        self._note.setWordWrap(True)
+        self._note.hide()
+
+        self._loss_widget = pg.PlotWidget()
+        self._param_widget = pg.PlotWidget()
+        self._loss_plot = self._loss_widget.getPlotItem()
+        self._param_plot = self._param_widget.getPlotItem()
+        self._loss_widget.setToolTip(
+            "The loss before each iteration's update. Gradient descent should make it fall; "
+            "if it grows instead, the learning rate is too large."
+        )
+        self._param_widget.setToolTip(
+            "Each parameter's value before each iteration's update. A dashed line marks the "
+            "optimum where it is known: the path should approach it."
+        )
+        for plot, title, left in (
+            (self._loss_plot, LOSS_TITLE, "loss L"),
+            (self._param_plot, PARAMS_TITLE, "value"),
+        ):
+            plot.setTitle(title)
+            plot.setLabel("left", left)
+            plot.setLabel("bottom", "iteration")
+            # No grid by default: pyqtgraph draws it in the axis items, and on a plot redrawn on
+            # every batch it costs more than the curves (measured: a 100,000-iteration run plots
+            # 4x slower). A learner can turn it on in the plot's context menu (Plot Options).
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.getViewBox().setMouseEnabled(x=True, y=True)
+            _replace_broken_export_action(plot)
+        self._param_plot.setXLink(self._loss_plot)
+        self._loss_legend = self._loss_plot.addLegend(offset=(-10, 10))
+        self._param_legend = self._param_plot.addLegend(offset=(-10, -10))
+
+        self._loss_curve = self._loss_plot.plot(name="this run", antialias=True)
+        # Both plots span the run's iterations, even where one of them cannot draw (a loss of 0
+        # on the log scale, inf after divergence): otherwise their autoranges disagree and the
+        # linked x axes follow whichever updated last. Two invisible vertical lines per plot, at
+        # the first and the last iteration, take part in the x autorange (and not in y).
+        self._x_span: list[pg.InfiniteLine] = []
+        for plot in (self._loss_plot, self._param_plot):
+            for _ in range(2):
+                guard = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(None))
+                guard.setAcceptHoverEvents(False)
+                guard.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+                guard.hide()
+                plot.addItem(guard)
+                self._x_span.append(guard)
+        self._markers = (pg.InfiniteLine(angle=90, movable=False), pg.InfiniteLine(angle=90, movable=False))
+        for plot, marker in zip((self._loss_plot, self._param_plot), self._markers):
+            marker.setZValue(5)
+            marker.hide()
+            plot.addItem(marker, ignoreBounds=True)  # the marker must never widen the x range
+
+        header = QHBoxLayout()
+        header.setContentsMargins(4, 0, 4, 0)
+        header.addWidget(self._note, 1)
+        header.addStretch(0)
+        header.addWidget(self._log_box, 0, Qt.AlignmentFlag.AlignRight)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(header)
+        layout.addWidget(self._loss_widget, 1)
+        layout.addWidget(self._param_widget, 1)
+
+        self._apply_palette()
+        self.reset(list(self._history.param_names))
+
+    # --- the run --------------------------------------------------------------------------------
+
+    @property
+    def history(self) -> History:
+        """The store the plots are drawn from (shared with the caller if one was given)."""
+        return self._history
+
+    def reset(self, param_names: Sequence[str], targets: Mapping[str, float] | None = None) -> None:
+        """Start a new run of a program with these parameters; ``targets`` are known optima.
+
+        Clears the history and the current curves and hides the marker; ghost curves of earlier
+        runs stay (comparing runs is what they are for) until :meth:`clear_ghosts`.
+        """
+        self._history.clear(list(param_names))
+        self._targets = {
+            name: float(value)
+            for name, value in (targets or {}).items()
+            if name in self._history.param_names and math.isfinite(float(value))
+        }
+        self._rebuild_param_items()
+        self.set_marker(None)
+        self._redraw()
+
+    def set_records(self, records: Iterable[IterationRecord]) -> None:
+        """Replace the whole run with ``records`` (keeping the parameter names and targets)."""
+        self._history.clear()
+        self.append(records)
+
+    def append(self, records: Iterable[IterationRecord]) -> None:
+        """Add a batch of new iterations: one ``setData`` per curve, however many records."""
+        recs = records if isinstance(records, Sequence) else list(records)
+        if not recs:
+            return
+        self._history.extend(recs)
+        self._redraw()
+
+    def refresh(self) -> None:
+        """Redraw from :attr:`history`, after the caller appended to a shared history directly."""
+        self._redraw()
+
+    # --- the view ---------------------------------------------------------------------------------
+
+    def set_log_scale(self, on: bool) -> None:
+        """Show the loss on a logarithmic (True) or linear (False) axis."""
+        self._log_box.setChecked(bool(on))  # its toggled signal does the work, once
+
+    def log_scale(self) -> bool:
+        return self._log_box.isChecked()
+
+    def set_marker(self, iteration: int | None) -> None:
+        """Mark ``iteration`` (the one the canvas shows) with a vertical line; None hides it."""
+        self._marker_iteration = None if iteration is None else int(iteration)
+        for marker in self._markers:
+            if self._marker_iteration is None:
+                marker.hide()
+            else:
+                marker.setValue(self._marker_iteration)
+                marker.show()
+
+    def marker(self) -> int | None:
+        """The marked iteration, or None when no marker is shown."""
+        return self._marker_iteration
+
+    def loss_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """The plotted loss points (iteration, loss), in data units even on the log scale."""
+        x, y = self._plotted.get(None, (np.empty(0), np.empty(0)))
+        return x.copy(), y.copy()
+
+    def param_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The plotted points (iteration, value) of parameter ``name`` (KeyError if none)."""
+        x, y = self._plotted[name]
+        return x.copy(), y.copy()
+
+    def targets(self) -> dict[str, float]:
+        """The known optimum of each parameter that has one, as drawn."""
+        return dict(self._targets)
+
+    def loss_plot(self) -> pg.PlotItem:
+        return self._loss_plot
+
+    def param_plot(self) -> pg.PlotItem:
+        return self._param_plot
+
+    def loss_widget(self) -> pg.PlotWidget:
+        """The loss plot on its own, for exporting just that plot."""
+        return self._loss_widget
+
+    def param_widget(self) -> pg.PlotWidget:
+        return self._param_widget
+
+    # --- ghosts -----------------------------------------------------------------------------------
+
+    def keep_ghost(self, label: str) -> bool:
+        """Keep the current run's curves as faded curves labelled ``label`` (e.g. "lr = 0.1").
+
+        A ghost with the same label is replaced; beyond :data:`MAX_GHOSTS` the oldest is dropped.
+        Returns False (and keeps nothing) when the current run has no iterations yet.
+        """
+        if len(self._history) == 0:
+            return False
+        for ghost in [g for g in self._ghosts if g.label == label]:
+            self._remove_ghost(ghost)
+        while len(self._ghosts) >= MAX_GHOSTS:
+            self._remove_ghost(self._ghosts[0])
+        used = {g.colour for g in self._ghosts}
+        colour = next((c for c in _GHOST_COLOURS if c not in used), _GHOST_COLOURS[0])
+        data = self._history.arrays()
+        x = data.iterations.astype(np.float64)
+        pen = _faded_pen(colour)
+        ghost = _Ghost(
+            label=label,
+            colour=colour,
+            x=x,
+            loss=data.loss,
+            params={name: data.value(name) for name in data.param_names},
+            loss_item=pg.PlotDataItem(name=label, pen=pen, antialias=True),
+        )
+        self._loss_plot.addItem(ghost.loss_item)
+        for name in ghost.params:
+            item = pg.PlotDataItem(name=f"{name} ({label})", pen=pen, antialias=True)
+            ghost.param_items[name] = item
+            self._param_plot.addItem(item)
+        for item in (ghost.loss_item, *ghost.param_items.values()):
+            item.setZValue(-1)  # behind the current run
+        self._ghosts.append(ghost)
+        self._draw_ghost(ghost)
+        return True
+
+    def clear_ghosts(self) -> None:
+        """Remove every ghost curve."""
+        for ghost in list(self._ghosts):
+            self._remove_ghost(ghost)
+
+    def ghost_labels(self) -> list[str]:
+        """The labels of the kept ghosts, oldest first."""
+        return [g.label for g in self._ghosts]
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _rebuild_param_items(self) -> None:
+        for item in self._param_curves.values():
+            self._param_plot.removeItem(item)
+        for line in self._target_lines.values():
+            self._param_plot.removeItem(line)
+        self._param_curves.clear()
+        self._target_lines.clear()
+        self._plotted = {None: self._plotted.get(None, (np.empty(0), np.empty(0)))}
+        for name in self._history.param_names:
+            curve = pg.PlotDataItem(name=name, antialias=True)
+            self._param_curves[name] = curve
+            self._param_plot.addItem(curve)
+            self._plotted[name] = (np.empty(0), np.empty(0))
+        for name, target in self._targets.items():
+            line = pg.InfiniteLine(
+                pos=target,
+                angle=0,
+                movable=False,
+                label=f"{name}* = {format_number(target)}",
+                labelOpts={"position": 0.08, "anchors": [(0, 1), (0, 1)]},
+            )
+            line.setToolTip(f"The optimum of {name}: where gradient descent should take it.")
+            self._target_lines[name] = line
+            self._param_plot.addItem(line)  # its y counts in the autorange: the target stays in view
+        self._style_items()
+
+    def _redraw(self) -> None:
+        """Hand the history's points to the curves: one ``setData`` per curve."""
+        if tuple(self._param_curves) != self._history.param_names:
+            self._rebuild_param_items()  # the history took its names from the first record
+        data = self._history.arrays(copy=False)
+        x = data.iterations.astype(np.float64)
+        log = self.log_scale()
+        self._plotted[None] = self._set_curve(self._loss_curve, x, data.loss, log=log)
+        for j, (name, curve) in enumerate(self._param_curves.items()):
+            self._plotted[name] = self._set_curve(curve, x, data.values[:, j], log=False)
+        self._update_note(data.loss, data.values, log)
+        for k, guard in enumerate(self._x_span):
+            if len(x):
+                guard.setValue(x[0] if k % 2 == 0 else x[-1])
+            guard.setVisible(bool(len(x)))
+
+    @staticmethod
+    def _set_curve(
+        item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray, *, log: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        px, py = plottable(x, y, log=log)
+        px, py = np.array(px, dtype=np.float64), np.array(py, dtype=np.float64)  # own copies
+        item.setData(px, py, connect="all", skipFiniteCheck=True)
+        return px, py
+
+    def _update_note(self, loss: np.ndarray, values: np.ndarray, log: bool) -> None:
+        """Tell the learner about points that are not drawn, and about thinned iterations."""
+        with np.errstate(invalid="ignore"):
+            bad_loss = int(np.count_nonzero(~(np.isfinite(loss) & (np.abs(loss) <= PLOT_LIMIT))))
+            bad_params = int(np.count_nonzero(~(np.isfinite(values) & (np.abs(values) <= PLOT_LIMIT))))
+            non_positive = int(np.count_nonzero(np.isfinite(loss) & (loss <= 0))) if log else 0
+        parts = []
+        if bad_loss or bad_params:
+            parts.append(
+                f"Not drawn: {_plural(bad_loss + bad_params, 'value')} too large to plot "
+                "(inf, nan or beyond 1e300): the run diverged."
+            )
+        if non_positive:
+            parts.append(f"Not drawn on the log scale: {_plural(non_positive, 'loss')} ≤ 0 (no logarithm).")
+        if self._history.decimated:
+            parts.append(f"Long run: every {_ordinal(self._history.stride)} iteration is shown.")
+        self._note.setText(" ".join(parts))
+        self._note.setVisible(bool(parts))
+
+    def _draw_ghost(self, ghost: _Ghost) -> None:
+        self._set_curve(ghost.loss_item, ghost.x, ghost.loss, log=self.log_scale())
+        for name, item in ghost.param_items.items():
+            self._set_curve(item, ghost.x, ghost.params[name], log=False)
+
+    def _remove_ghost(self, ghost: _Ghost) -> None:
+        self._loss_plot.removeItem(ghost.loss_item)
+        for item in ghost.param_items.values():
+            self._param_plot.removeItem(item)
+        self._ghosts.remove(ghost)
+
+    def _on_log_toggled(self, on: bool) -> None:
+        self._loss_plot.setLogMode(x=False, y=on)
+        self._redraw()  # the set of drawable points depends on the scale
+        for ghost in self._ghosts:
+            self._draw_ghost(ghost)
+        self._loss_plot.enableAutoRange(axis="y")  # a range panned in one scale means nothing in the other
+        self.logScaleChanged.emit(on)
+
+    # --- light and dark palettes -------------------------------------------------------------------
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._apply_palette()
+        super().changeEvent(event)
+
+    def _apply_palette(self) -> None:
+        """Follow the system's light or dark palette (pyqtgraph's default is always black)."""
+        palette = self.palette()
+        background = palette.color(QPalette.ColorRole.Base)
+        foreground = palette.color(QPalette.ColorRole.Text)
+        self._tone = "dark" if background.lightness() < 128 else "light"
+        for widget, plot, legend in (
+            (self._loss_widget, self._loss_plot, self._loss_legend),
+            (self._param_widget, self._param_plot, self._param_legend),
+        ):
+            widget.setBackground(background)
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                axis.setPen(foreground)
+                axis.setTextPen(foreground)
+            plot.titleLabel.setText(plot.titleLabel.text, color=foreground)
+            legend.setLabelTextColor(foreground)  # for entries added from now on
+            for _sample, label in legend.items:  # and those already there
+                label.setText(label.text, color=foreground)
+            legend_background = QColor(background)
+            legend_background.setAlpha(200)
+            legend.setBrush(legend_background)
+        self._style_items()
+
+    def _style_items(self) -> None:
+        foreground = self.palette().color(QPalette.ColorRole.Text)
+        self._loss_curve.setPen(pg.mkPen(_LOSS_COLOUR[self._tone], width=2))
+        colours = _PARAM_COLOURS[self._tone]
+        for j, (name, curve) in enumerate(self._param_curves.items()):
+            colour = colours[j % len(colours)]
+            curve.setPen(pg.mkPen(colour, width=2))
+            line = self._target_lines.get(name)
+            if line is not None:
+                line.setPen(pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine))
+                line.label.setColor(colour)
+        marker_colour = QColor(foreground)
+        marker_colour.setAlpha(150)
+        for marker in self._markers:
+            marker.setPen(pg.mkPen(marker_colour, width=1, style=Qt.PenStyle.DotLine))
+
+
+def _faded_pen(colour: str) -> pg.QtGui.QPen:
+    faded = QColor(colour)
+    faded.setAlpha(_GHOST_ALPHA)
+    return pg.mkPen(faded, width=1.5)
+
+
+def _plural(n: int, noun: str) -> str:
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n:,} {noun}es" if noun.endswith("s") else f"{n:,} {noun}s"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _replace_broken_export_action(plot: pg.PlotItem) -> None:
+    """Drop pyqtgraph's "Export..." entry from the plot's context menu.
+
+    Its dialog offers pyqtgraph's SVG exporter, which raises on PySide6 6.11/6.12 (pyqtgraph
+    issue 3495). The window saves plots with :mod:`autodiff_gui.plots.export` instead.
+    """
+    scene = plot.scene()
+    if scene is not None:
+        scene.contextMenu = []

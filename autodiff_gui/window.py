@@ -1,0 +1,536 @@
+"""The main window: editor, live graph canvas, loss curves, run controls; wired one way.
+
+Editor text → program → engine thread → records → the canvas, plots and readouts. Nothing
+flows back into the engine but commands (load, run, pause, step, reset, a learning rate).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QFileDialog, QFrame, QHBoxLayout,
+                               QLabel, QLineEdit, QMainWindow, QMessageBox, QPlainTextEdit,
+                               QSplitter, QTextEdit, QToolBar, QVBoxLayout, QWidget)
+
+from engine.files import atomic_write, describe_os_error
+from engine.graph import GraphSnapshot, format_number, formula
+from engine.language import Program, ProgramError, evaluate
+from engine.presets import DEFAULT, preset
+from engine.records import ChainRuleStep, ForwardStep, IterationRecord
+from engine.train import CONVERGED, DIVERGED, RUNNING, IterationStart, quadratic_minimum
+
+from .canvas.scene import GraphScene
+from .canvas.view import GraphView
+from .controls import CapControl, LearningRateControl, SpeedControl
+from .editor.panel import EditorPanel
+from .plots.curves import CurvesPanel
+from .worker import DEFAULT_CAP, DEFAULT_SPEED, EngineThread, RunState
+
+APP_NAME = "Autodiff GUI"
+MAX_RECENT = 8
+_TEXT_INPUTS = (QPlainTextEdit, QTextEdit, QLineEdit, QAbstractSpinBox)
+
+
+class MainWindow(QMainWindow):
+    #: emitted after the canvas has drawn a chain-rule step (tests wait on it)
+    stepShown = Signal(object)
+    #: emitted after a batch of iterations reached the views
+    iterationsShown = Signal(object)
+    runEnded = Signal(str, str)
+    #: emitted after a freshly loaded or reset graph is on the canvas
+    graphShown = Signal(object)
+
+    def __init__(self, settings: QSettings | None = None, lr: float | None = None) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings("autodiff-gui", "Autodiff GUI")
+        self.setObjectName("MainWindow")
+        self.file_path: Path | None = None
+        self.program: Program | None = None
+        self.records: list[IterationRecord] = []
+        self.graph: GraphSnapshot | None = None
+        self.state = RunState(False, "idle", 0, False)
+        self._forward_total = 0
+        self._backward_total = 0
+        self._closing = False
+
+        saved_lr = float(self.settings.value("lr", 0.1))
+        self.engine = EngineThread(self)
+        w = self.engine.worker
+        w.graphReset.connect(self._on_graph_reset)
+        w.iterationStarted.connect(self._on_iteration_started)
+        w.forwardStep.connect(self._on_forward_step)
+        w.chainRuleStep.connect(self._on_chain_rule_step)
+        w.iterationsDone.connect(self._on_iterations_done)
+        w.runFinished.connect(self._on_run_finished)
+        w.stateChanged.connect(self._on_state)
+        w.failed.connect(self._on_failed)
+
+        self._build_widgets(lr if lr is not None else saved_lr)
+        self._build_actions()
+        self._restore()
+        self.editor.programChanged.connect(self._on_program)
+        self.editor.programInvalid.connect(self._on_program_invalid)
+        self.editor.presetChosen.connect(self._on_preset_chosen)
+
+    # --- building -----------------------------------------------------------------------------------
+    def _build_widgets(self, lr: float) -> None:
+        self.setWindowTitle(f"{APP_NAME} — Autodiff and backprop, step by step")
+        self.scene = GraphScene(self.palette(), self)
+        self.view = GraphView(self.scene)
+        self.editor = EditorPanel()
+        self.curves = CurvesPanel()
+
+        self.lr_control = LearningRateControl(lr)
+        self.speed_control = SpeedControl(int(self.settings.value("speed", DEFAULT_SPEED)))
+        self.cap_control = CapControl(DEFAULT_CAP)
+        self.lr_control.lrChanged.connect(self._on_lr)
+        self.speed_control.speedChanged.connect(self.engine.speedChanged)
+        self.cap_control.capChanged.connect(self.engine.capChanged)
+        self.engine.speedChanged.emit(self.speed_control.speed())
+        self.engine.lrChanged.emit(self.lr_control.lr())
+
+        controls = QWidget()
+        row = QHBoxLayout(controls)
+        row.setContentsMargins(8, 4, 8, 4)
+        row.addWidget(self.lr_control, 3)
+        row.addSpacing(16)
+        row.addWidget(self.speed_control, 2)
+        row.addSpacing(16)
+        row.addWidget(self.cap_control)
+
+        self.step_label = QLabel()
+        self.step_label.setObjectName("stepLabel")
+        self.step_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.step_label.setWordWrap(True)
+        font = self.step_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.step_label.setFont(font)
+        self.readout = QLabel()
+        self.readout.setObjectName("readout")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("statusMessage")
+        self.status_label.setWordWrap(True)
+
+        centre = QWidget()
+        col = QVBoxLayout(centre)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(2)
+        col.addWidget(controls)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
+        col.addWidget(line)
+        col.addWidget(self.step_label)
+        col.addWidget(self.view, 1)
+        col.addWidget(self.readout)
+        col.addWidget(self.status_label)
+        for lbl in (self.step_label, self.readout, self.status_label):
+            lbl.setContentsMargins(10, 2, 10, 2)
+
+        self.right = QSplitter(Qt.Orientation.Vertical)
+        self.right.addWidget(centre)
+        self.right.addWidget(self.curves)
+        self.right.setStretchFactor(0, 3)
+        self.right.setStretchFactor(1, 1)
+        self.right.setSizes([600, 300])
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.editor)
+        self.splitter.addWidget(self.right)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 5)
+        self.splitter.setSizes([380, 1100])
+        self.setCentralWidget(self.splitter)
+        self.statusBar().showMessage("Ready")
+        self.resize(1480, 940)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            if isinstance(shortcut, (list, tuple)):
+                action.setShortcuts([QKeySequence(s) for s in shortcut])
+            else:
+                action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        std = QKeySequence.StandardKey
+        self.open_action = self._action("&Open…", self.open_file, std.Open, "Open a loss program")
+        self.save_action = self._action("&Save", self.save_file, std.Save, "Save the program")
+        self.save_as_action = self._action("Save &As…", self.save_file_as, std.SaveAs)
+        self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "Quit Autodiff GUI")
+        # Space and Right only reach these when the focus is not in a text or number field: those
+        # widgets claim the keys first (ShortcutOverride), so typing a space still types a space.
+        self.run_action = self._action("&Run", self.toggle_run, ["F5", "Space"],
+                                       "Run gradient descent, or pause it (F5 or Space)")
+        self.step_action = self._action("&Step", self.step_one, ["F10", "Right"],
+                                        "One step: a forward operation or one chain-rule "
+                                        "multiplication (F10 or →)")
+        self.iteration_action = self._action("One &iteration", self.step_iteration, "Shift+F10",
+                                             "Forward, backward and update once (Shift+F10)")
+        self.reset_action = self._action("R&eset", self.reset, "Ctrl+R",
+                                         "Back to the program's starting values (Ctrl+R)")
+        self.fit_action = self._action("&Fit graph", self.view.fit, "Ctrl+0", "Fit the graph to the window")
+        self.zoom_in_action = self._action("Zoom &in", lambda: self.view.zoom(1.25), std.ZoomIn)
+        self.zoom_out_action = self._action("Zoom &out", lambda: self.view.zoom(0.8), std.ZoomOut)
+        self.log_action = self._action("&Log scale for the loss", self._toggle_log, None,
+                                       "Plot the loss on a logarithmic axis")
+        self.log_action.setCheckable(True)
+        self.focus_canvas_action = self._action("Focus the &canvas", self.view.setFocus, "Esc")
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addActions([self.open_action, self.save_action, self.save_as_action])
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        run_menu = menu.addMenu("&Run")
+        run_menu.addActions([self.run_action, self.step_action, self.iteration_action,
+                             self.reset_action])
+        view_menu = menu.addMenu("&View")
+        view_menu.addActions([self.fit_action, self.zoom_in_action, self.zoom_out_action,
+                              self.log_action, self.focus_canvas_action])
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("&How to use", self._show_help))
+
+        bar = QToolBar("Run")
+        bar.setObjectName("runToolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        bar.addActions([self.run_action, self.step_action, self.iteration_action, self.reset_action])
+        bar.addSeparator()
+        bar.addAction(self.fit_action)
+        self.addToolBar(bar)
+        self._update_recent_menu()
+
+    # --- loading ------------------------------------------------------------------------------------
+    def load_default(self) -> None:
+        """The tutorial's loss, at the remembered learning rate."""
+        self.load_preset(DEFAULT, apply_settings=False)
+
+    def load_preset(self, name: str, apply_settings: bool = True) -> None:
+        p = preset(name)
+        self.file_path = None
+        if apply_settings:
+            self._apply_settings_comment(p.program())
+        self.editor.set_source(p.source(), name)
+        self._update_title()
+
+    def load_file(self, path: str | Path) -> bool:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self._error_dialog("Cannot open the program",
+                               f"Cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
+            return False
+        self.file_path = path
+        try:
+            from engine.language import parse
+            self._apply_settings_comment(parse(text, str(path)))
+        except ProgramError:
+            pass
+        self.editor.set_source(text, str(path))
+        self._add_recent(path)
+        self._update_title()
+        return True
+
+    def _apply_settings_comment(self, program: Program) -> None:
+        if "lr" in program.settings:
+            self.lr_control.set_lr(program.settings["lr"])
+
+    def _on_preset_chosen(self, name: str) -> None:
+        self.file_path = None
+        try:
+            self._apply_settings_comment(preset(name).program())
+        except (KeyError, ProgramError):
+            pass
+        self._update_title()
+
+    def _on_program(self, program: Program) -> None:
+        self.program = program
+        self.engine.pauseRequested.emit()
+        self.engine.loadRequested.emit(program, self.lr_control.lr())
+        self.statusBar().showMessage(f"Loaded {program.name}: {len(program.bindings)} names; "
+                                     f"loss is {program.loss_name}", 4000)
+
+    def _on_program_invalid(self, error: ProgramError) -> None:
+        self.statusBar().showMessage(f"Line {error.line}, column {error.column}: {error.message} "
+                                     f"(the graph shows the last valid program)")
+
+    # --- commands -----------------------------------------------------------------------------------
+    def toggle_run(self) -> None:
+        if self.state.running:
+            self.engine.pauseRequested.emit()
+            self.statusBar().showMessage("Paused")
+        else:
+            self.engine.runRequested.emit()
+            self.statusBar().showMessage("Running gradient descent…")
+
+    def step_one(self) -> None:
+        self.engine.stepRequested.emit()
+
+    def step_iteration(self) -> None:
+        self.engine.iterationRequested.emit()
+
+    def reset(self) -> None:
+        self.engine.resetRequested.emit()
+        self.statusBar().showMessage("Reset to the starting values", 3000)
+
+    def _on_lr(self, lr: float) -> None:
+        self.engine.lrChanged.emit(lr)
+        self.statusBar().showMessage(f"Learning rate α = {format_number(lr)} (takes effect at the "
+                                     f"next iteration)", 3000)
+
+    def _toggle_log(self, on: bool) -> None:
+        self.curves.set_log_scale(on)
+
+    # --- records in ---------------------------------------------------------------------------------
+    def _on_graph_reset(self, graph: GraphSnapshot | None) -> None:
+        if graph is None:
+            return
+        self.graph = graph
+        self.records = []
+        self.scene.show_graph(graph, grads_known=False)
+        self._forward_total = sum(1 for n in graph.nodes if n.children)
+        self._backward_total = sum(len(n.children) for n in graph.nodes)
+        names = [n.name for n in graph.nodes if n.kind == "param"]
+        self.curves.reset(self._param_names(), self._targets())
+        hint = ("Press Space to run gradient descent, or → to step through it one forward "
+                "operation or chain-rule multiplication at a time")
+        self.scene.set_banner("Forward pass done: every value is known; gradients are not yet",
+                              hint if names else "This program has no Value(...) parameter to train")
+        self.step_label.setText(hint)
+        self.status_label.setText("")
+        self._show_readout(None)
+        self.graphShown.emit(graph)
+
+    def _param_names(self) -> list[str]:
+        if self.program is None:
+            return []
+        try:
+            return [name for name, _ in evaluate(self.program).params]
+        except ProgramError:
+            return []
+
+    def _targets(self) -> dict[str, float]:
+        if self.program is None:
+            return {}
+        try:
+            ev = evaluate(self.program)
+        except ProgramError:
+            return {}
+        target = quadratic_minimum(self.program, ev.param_values())
+        if target is None:
+            return {}
+        return {name: float(f"{v:.9g}") for (name, _), v in zip(ev.params, target)}
+
+    def _on_iteration_started(self, start: IterationStart) -> None:
+        self.graph = start.graph
+        self.scene.begin_iteration(start.graph)
+        self.step_label.setText(f"Iteration {start.iteration}, step 1 · forward pass: compute each "
+                                f"node from its inputs, and the local gradients along the way")
+
+    def _on_forward_step(self, step: ForwardStep) -> None:
+        self.scene.show_forward_step(step, self._forward_total)
+        self.step_label.setText(f"Forward step {step.number} of {self._forward_total}:  "
+                                f"{self.scene.banner.text}")
+
+    def _on_chain_rule_step(self, step: ChainRuleStep) -> None:
+        graph = self.scene.graph
+        text = formula(graph, step)
+        self.scene.show_chain_rule_step(step, text, self._backward_total)
+        self.step_label.setText(f"Backward multiplication {step.number} of {self._backward_total}:"
+                                f"  {text}   (child.grad += local_grad * v.grad)")
+        self.stepShown.emit(step)
+
+    def _on_iterations_done(self, records: list[IterationRecord], graph: GraphSnapshot | None) -> None:
+        if not records:
+            return
+        self.records.extend(records)
+        self.curves.append(records)
+        if graph is not None:
+            self.graph = graph
+            self.scene.show_graph(graph)
+        last = records[-1]
+        self._show_readout(last)
+        if len(records) == 1:
+            title, text = update_text(last)
+            self.scene.set_banner(title, text)
+            self.step_label.setText(f"{title}:  {text}")
+        else:
+            self.scene.set_banner(f"Iteration {last.iteration}", self.readout.text())
+        self.iterationsShown.emit(records)
+
+    def _show_readout(self, record: IterationRecord | None) -> None:
+        if record is None:
+            self.readout.setText("iteration —")
+            return
+        loss_name = self.program.loss_name if self.program else "L"
+        parts = [f"iteration {record.iteration}", f"{loss_name} = {format_number(record.loss)}"]
+        for p in record.params[:3]:
+            parts.append(f"{p.name} = {format_number(p.data)}")
+            parts.append(f"d{loss_name}/d{p.name} = {format_number(p.grad)}")
+        if len(record.params) > 3:
+            parts.append(f"… {len(record.params) - 3} more parameters")
+        parts.append(f"α = {format_number(record.lr)}")
+        self.readout.setText("   ·   ".join(parts))
+
+    def _on_run_finished(self, status: str, message: str) -> None:
+        self.status_label.setText(message)
+        color = {CONVERGED: "#1a9e55", DIVERGED: "#d1242f"}.get(status, "")
+        self.status_label.setStyleSheet(f"color: {color}; font-weight: bold;" if color else "")
+        self.statusBar().showMessage(message)
+        self.runEnded.emit(status, message)
+
+    def _on_state(self, state: RunState) -> None:
+        self.state = state
+        self.run_action.setText("&Pause" if state.running else "&Run")
+
+    def _on_failed(self, message: str) -> None:
+        self.status_label.setText(message)
+
+    # --- files --------------------------------------------------------------------------------------
+    def open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a loss program", str(self._last_dir()),
+                                              "Loss programs (*.py *.txt);;All files (*)")
+        if path:
+            self.load_file(path)
+
+    def save_file(self) -> bool:
+        if self.file_path is None:
+            return self.save_file_as()
+        return self._write(self.file_path)
+
+    def save_file_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the loss program", str(self._last_dir()),
+                                              "Loss programs (*.py)")
+        if not path:
+            return False
+        if not Path(path).suffix:
+            path += ".py"
+        return self._write(Path(path))
+
+    def _write(self, path: Path) -> bool:
+        try:
+            atomic_write(path, self.editor.source())
+        except OSError as exc:
+            self._error_dialog("Cannot save the program", describe_os_error(path, exc))
+            return False
+        self.file_path = path
+        self._add_recent(path)
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {path}", 3000)
+        return True
+
+    def _last_dir(self) -> Path:
+        recent = self.recent_files()
+        return Path(recent[0]).parent if recent else Path.home()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, path: Path) -> None:
+        items = [str(path.resolve())] + [p for p in self.recent_files() if p != str(path.resolve())]
+        self.settings.setValue("recent", items[:MAX_RECENT])
+        self._update_recent_menu()
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for f in files:
+            action = self.recent_menu.addAction(f)
+            action.triggered.connect(lambda checked=False, f=f: self.load_file(f))
+        self.recent_menu.setEnabled(bool(files))
+
+    def _update_title(self) -> None:
+        name = self.file_path.name if self.file_path else self.editor.current_name()
+        self.setWindowTitle(f"{name} — {APP_NAME} (Autodiff and backprop, step by step)")
+
+    def _error_dialog(self, title: str, text: str) -> None:
+        self.statusBar().showMessage(text)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("errorDialog")
+        box.open()
+
+    def _show_help(self) -> None:
+        QMessageBox.information(self, "How to use Autodiff GUI", HELP_TEXT)
+
+    # --- window life --------------------------------------------------------------------------------
+    def _restore(self) -> None:
+        geometry = self.settings.value("geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self.view.setFocus)  # a learner's first Space runs it
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._closing = True
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("lr", self.lr_control.lr())
+        self.settings.setValue("speed", self.speed_control.speed())
+        self.settings.sync()
+        self.engine.stop()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop the engine thread (the window's close does it too)."""
+        self.engine.stop()
+
+
+def update_text(record: IterationRecord) -> tuple[str, str]:
+    """The banner after an iteration: step 3, the weight update, with its numbers."""
+    if record.status == CONVERGED:
+        return (f"Iteration {record.iteration}: converged",
+                f"every |gradient| ≤ tolerance, so no update: {_params_text(record)}")
+    if record.status == DIVERGED:
+        return f"Iteration {record.iteration}: diverged", "the loss ran away; lower the learning rate"
+    if record.status != RUNNING:
+        return f"Iteration {record.iteration}", _params_text(record)
+    lr = format_number(record.lr)
+    if len(record.params) == 1:
+        p = record.params[0]
+        new = p.data - record.lr * p.grad
+        return (f"Step 3 · weight update (iteration {record.iteration})",
+                f"{p.name} ← {p.name} − α·dL/d{p.name} = {format_number(p.data)} − {lr}·"
+                f"({format_number(p.grad)}) = {format_number(new)}")
+    moves = ", ".join(f"{p.name}: {format_number(p.data)} → {format_number(p.data - record.lr * p.grad)}"
+                      for p in record.params[:3])
+    more = f", … {len(record.params) - 3} more" if len(record.params) > 3 else ""
+    return (f"Step 3 · weight update (iteration {record.iteration})",
+            f"each θ ← θ − {lr}·dL/dθ   ({moves}{more})")
+
+
+def _params_text(record: IterationRecord) -> str:
+    return ", ".join(f"{p.name} = {format_number(p.data)}" for p in record.params[:4])
+
+
+def is_text_input(widget) -> bool:
+    return isinstance(widget, _TEXT_INPUTS)
+
+
+HELP_TEXT = """\
+Autodiff GUI shows backpropagation as the tutorial teaches it.
+
+• The editor on the left holds the loss program, e.g. z = w*x; e = z - y; L = e**2.
+  Value(0.0) is a parameter that gradient descent trains; x = 1 is an input.
+• The canvas draws the computational graph: boxes hold a value and its gradient,
+  circles are operations, and each input edge is labelled with its local gradient.
+• Space (or F5) runs and pauses. → (or F10) takes one step: one forward operation
+  or one chain-rule multiplication  child.grad += local_grad * v.grad.
+  Shift+F10 does one whole iteration, Ctrl+R resets.
+• The learning rate α may be changed while it runs: below 0.5 the tutorial's loss
+  converges smoothly to w = 2, between 0.5 and 1 it oscillates, above 1 it diverges.
+"""

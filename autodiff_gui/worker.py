@@ -1,0 +1,306 @@
+"""The engine thread: drives the Qt-free trainer and turns its records into signals.
+
+An :class:`EngineWorker` lives in its own ``QThread`` (moved there by :class:`EngineThread`). The
+window talks to it only through queued signals (commands in), and it answers only through signals
+(records out), so no widget is ever touched from the worker and no ``Value`` crosses threads: the
+records and graph snapshots it sends are frozen.
+
+Pacing: at the slow speeds each timer tick advances one record (one forward step or one chain-rule
+multiplication); at the fast speeds it runs whole iterations, and at full speed as many as fit in
+a ~15 ms slice, sending one batch per slice. So the GUI gets at most ~60 updates a second however
+fast the engine goes, and commands (pause, a new learning rate) are handled between slices.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+from engine.graph import GraphSnapshot
+from engine.language import Program, ProgramError, evaluate
+from engine.records import ChainRuleStep, ForwardStep, IterationRecord
+from engine.train import RUNNING, IterationStart, Trainer
+
+#: Speeds a learner picks, slowest first: (name, ms between ticks, advance by "step" or "iteration")
+SPEEDS: tuple[tuple[str, int, str], ...] = (
+    ("one multiplication at a time (slow)", 900, "step"),
+    ("steps, medium", 350, "step"),
+    ("steps, quick", 90, "step"),
+    ("one iteration at a time", 400, "iteration"),
+    ("iterations, quick", 60, "iteration"),
+    ("as fast as the engine goes", 0, "batch"),
+)
+DEFAULT_SPEED = 3
+SLICE_SECONDS = 0.015  # work per tick at full speed: about one GUI frame
+DEFAULT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What the worker is doing, for the window's controls."""
+
+    running: bool
+    status: str  # the trainer's: running, converged, diverged, max_steps, error
+    iteration: int
+    mid_iteration: bool  # a step-by-step iteration has begun but not ended
+
+
+class EngineWorker(QObject):
+    # --- records out (queued to the GUI thread) ---
+    graphReset = Signal(object)  # GraphSnapshot after a forward pass, gradients not yet computed
+    iterationStarted = Signal(object)  # IterationStart: a step-by-step iteration begins
+    forwardStep = Signal(object)  # ForwardStep
+    chainRuleStep = Signal(object)  # ChainRuleStep
+    iterationsDone = Signal(object, object)  # list[IterationRecord], GraphSnapshot after backward
+    runFinished = Signal(str, str)  # status, message
+    stateChanged = Signal(object)  # RunState
+    failed = Signal(str)  # a program that cannot even start (should not happen: checked before)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._program: Program | None = None
+        self._trainer: Trainer | None = None
+        self._steps: Iterator | None = None  # the step-by-step iteration in progress
+        self._lr = 0.1
+        self._cap = DEFAULT_CAP
+        self._speed = DEFAULT_SPEED
+        self._running = False
+        self._timer: QTimer | None = None
+
+    # --- commands in (queued from the GUI thread) -------------------------------------------------
+    @Slot()
+    def start(self) -> None:
+        """Runs in the worker thread once it starts: create the timer there."""
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._tick)
+
+    @Slot(object, float)
+    def load(self, program: Program, lr: float) -> None:
+        self._program = program
+        self._lr = lr
+        self.reset()
+
+    @Slot()
+    def reset(self) -> None:
+        self._stop_timer()
+        self._running = False
+        self._steps = None
+        if self._program is None:
+            return
+        try:
+            self._trainer = Trainer(self._program, lr=self._lr)
+        except ProgramError as exc:
+            self._trainer = None
+            self.failed.emit(str(exc))
+            return
+        # the forward pass at the starting values: values known, gradients not yet
+        self.graphReset.emit(evaluate(self._program, self._trainer.values).snapshot())
+        self._emit_state()
+
+    @Slot(float)
+    def set_lr(self, lr: float) -> None:
+        """Takes effect at the next iteration (an iteration in progress keeps its rate)."""
+        self._lr = lr
+        if self._trainer is not None and self._steps is None:
+            self._trainer.lr = lr
+
+    @Slot(int)
+    def set_speed(self, index: int) -> None:
+        self._speed = max(0, min(len(SPEEDS) - 1, index))
+        if self._running:
+            self._schedule()
+
+    @Slot(int)
+    def set_cap(self, cap: int) -> None:
+        self._cap = max(1, cap)
+
+    @Slot()
+    def run(self) -> None:
+        if self._trainer is None:
+            return
+        if self._trainer.status != RUNNING:
+            self.reset()
+        if self._trainer is None or self._trainer.iteration >= self._cap:
+            return
+        self._running = True
+        self._emit_state()
+        self._schedule(immediately=True)
+
+    @Slot()
+    def pause(self) -> None:
+        self._running = False
+        self._stop_timer()
+        self._emit_state()
+
+    @Slot()
+    def step_one(self) -> None:
+        """Advance by one record: a forward step or one chain-rule multiplication."""
+        self.pause()
+        if self._ensure_trainer():
+            self._advance_step()
+            self._emit_state()
+
+    @Slot()
+    def step_iteration(self) -> None:
+        """Finish the iteration in progress, or do one whole iteration."""
+        self.pause()
+        if self._ensure_trainer():
+            self._advance_iteration()
+            self._emit_state()
+
+    @Slot()
+    def shutdown(self) -> None:
+        self._running = False
+        self._stop_timer()
+
+    # --- the engine, paced ------------------------------------------------------------------------
+    def _ensure_trainer(self) -> bool:
+        if self._trainer is None:
+            return False
+        if self._trainer.status != RUNNING:
+            self.reset()
+        return self._trainer is not None
+
+    def _schedule(self, immediately: bool = False) -> None:
+        if self._timer is None:
+            return
+        _, interval, _ = SPEEDS[self._speed]
+        self._timer.start(0 if immediately else interval)
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+
+    @Slot()
+    def _tick(self) -> None:
+        if not self._running or self._trainer is None:
+            return
+        _, _, mode = SPEEDS[self._speed]
+        if mode == "step":
+            self._advance_step()
+        elif mode == "iteration":
+            self._advance_iteration()
+        else:
+            self._advance_batch()
+        if self._trainer.status != RUNNING or (self._steps is None and self._trainer.iteration >= self._cap):
+            self._running = False
+            if self._trainer.status == RUNNING:
+                self._trainer.run(self._trainer.iteration)  # marks the cap as the reason
+                self.runFinished.emit(self._trainer.status, self._trainer.message)
+            self._emit_state()
+            return
+        self._schedule()
+
+    def _advance_step(self) -> None:
+        trainer = self._trainer
+        if self._steps is None:
+            trainer.lr = self._lr
+            self._steps = trainer.steps()
+        record = next(self._steps, None)
+        if isinstance(record, IterationStart):
+            self.iterationStarted.emit(record)
+        elif isinstance(record, ForwardStep):
+            self.forwardStep.emit(record)
+        elif isinstance(record, ChainRuleStep):
+            self.chainRuleStep.emit(record)
+        elif isinstance(record, IterationRecord):
+            self._steps = None
+            self._finish_batch([record])
+
+    def _advance_iteration(self) -> None:
+        trainer = self._trainer
+        if self._steps is not None:  # finish the step-by-step iteration quietly
+            record = None
+            for record in self._steps:
+                pass
+            self._steps = None
+            if isinstance(record, IterationRecord):
+                self._finish_batch([record])
+            return
+        trainer.lr = self._lr
+        self._finish_batch([trainer.step()])
+
+    def _advance_batch(self) -> None:
+        if self._steps is not None:
+            self._advance_iteration()
+            return
+        trainer = self._trainer
+        trainer.lr = self._lr
+        records: list[IterationRecord] = []
+        deadline = time.perf_counter() + SLICE_SECONDS
+        while trainer.status == RUNNING and trainer.iteration < self._cap:
+            records.append(trainer.step())
+            if time.perf_counter() >= deadline:
+                break
+        if records:
+            self._finish_batch(records)
+
+    def _finish_batch(self, records: list[IterationRecord]) -> None:
+        trainer = self._trainer
+        self.iterationsDone.emit(records, trainer.snapshot())
+        if trainer.status != RUNNING:
+            self._running = False
+            self._stop_timer()
+            self.runFinished.emit(trainer.status, trainer.message)
+
+    def _emit_state(self) -> None:
+        t = self._trainer
+        self.stateChanged.emit(RunState(self._running, t.status if t else "idle",
+                                        t.iteration if t else 0, self._steps is not None))
+
+
+class EngineThread(QObject):
+    """Owns the worker and its ``QThread``: starts them, and stops and waits on close.
+
+    The window keeps one of these; ``stop()`` must be called before the window goes away, so no
+    "QThread: Destroyed while thread is still running".
+    """
+
+    # commands out, queued into the worker's thread
+    loadRequested = Signal(object, float)
+    runRequested = Signal()
+    pauseRequested = Signal()
+    stepRequested = Signal()
+    iterationRequested = Signal()
+    resetRequested = Signal()
+    lrChanged = Signal(float)
+    speedChanged = Signal(int)
+    capChanged = Signal(int)
+    shutdownRequested = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("engine")
+        self.worker = EngineWorker()
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.start)
+        self.thread.finished.connect(self.worker.deleteLater)
+        w = self.worker
+        self.loadRequested.connect(w.load)
+        self.runRequested.connect(w.run)
+        self.pauseRequested.connect(w.pause)
+        self.stepRequested.connect(w.step_one)
+        self.iterationRequested.connect(w.step_iteration)
+        self.resetRequested.connect(w.reset)
+        self.lrChanged.connect(w.set_lr)
+        self.speedChanged.connect(w.set_speed)
+        self.capChanged.connect(w.set_cap)
+        self.shutdownRequested.connect(w.shutdown)
+        self.thread.start()
+
+    def stop(self, timeout_ms: int = 5000) -> bool:
+        """Stop the worker's timer, end the thread's event loop and wait for it."""
+        if not self.thread.isRunning():
+            return True
+        self.shutdownRequested.emit()
+        self.thread.quit()
+        return self.thread.wait(timeout_ms)
+
+
+__all__ = ["DEFAULT_CAP", "DEFAULT_SPEED", "SPEEDS", "EngineThread", "EngineWorker", "RunState",
+           "GraphSnapshot"]

@@ -1,0 +1,541 @@
+#!/usr/bin/env python3
+"""Side-by-side speed of this app's ``Value`` engine and micrograd 0.1.0 (issue 2, "Speed").
+
+    pip install -e ".[bench]"          # micrograd==0.1.0 is the `bench` extra
+    python benchmarks/bench_engine.py  # about 1-2 minutes on 2 cores
+
+Every measurement runs in its own fresh interpreter (a subprocess of ``sys.executable``) with the
+interpreter's default settings, garbage collector on, as a user runs it; ``timeit`` is not used
+because it switches the collector off, and the collector is where micrograd loses its time. Runs of
+the two engines alternate (engine, micrograd, micrograd, engine, ...), each workload is repeated
+(``--reps``, default 5) and the median is reported.
+
+Workloads (see benchmarks/README.md for the details and the measured figures):
+
+* ``mlp``      forward + backward of a 2-16-16-1 perceptron (ReLU hidden layers, linear output,
+               written exactly like micrograd's ``nn.MLP``, in plain Python, for both engines) on
+               100 points with a squared-error loss: about 68,000 nodes. Also a hand-written
+               plain-float forward + backward of the same network: the pure-Python floor.
+* ``three``    one gradient-descent iteration (forward, zero grad, backward, update) of the
+               tutorial's three-step loss ``L = (w*x - y)**2``, timed over many iterations;
+               plus the app's headless ``engine.train.Trainer`` on the ``three-step`` preset.
+* ``chain``    ``backward()`` alone of a chain of 1,000,000 multiplications (depth 1,000,000,
+               default recursion limit). micrograd's recursive sort raises RecursionError there;
+               it is run once on the same chain and the error is reported, not raised.
+
+Results are checked as well as timed: every engine must produce the same loss and gradients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Targets from issue 2, "Speed".
+MLP_TARGET_RATIO = 10.0  # engine at least 10x faster than micrograd on the perceptron
+CHAIN_TARGET_S = 2.0  # backward() of the 1,000,000-deep chain under 2 s
+
+MLP_SHAPE = (2, 16, 16, 1)
+MLP_POINTS = 100
+MLP_ITERS = 5  # per process: the first forward + backward, then 4 training iterations
+MLP_LR = 0.001
+THREE_STEP_ITERS = 20_000
+TRAINER_ITERS = 3_000
+TRAINER_LR = 0.001  # small enough that 3,000 steps never converge (and never stop early)
+CHAIN_DEPTH = 1_000_000
+
+
+# =================================================================================================
+# Workloads. They run inside a worker process (``--worker``); ``Value`` is the engine's class.
+# =================================================================================================
+
+def engine_root() -> Path:
+    """The checkout whose ``engine`` package is measured (``--engine-root``; default this one)."""
+    return Path(os.environ.get("BENCH_ENGINE_ROOT", ROOT))
+
+
+def load_value(engine: str):
+    if engine == "engine":
+        sys.path.insert(0, str(engine_root()))  # that checkout's engine, installed or not
+        from engine.value import Value
+    elif engine == "micrograd":
+        from micrograd.engine import Value
+    else:
+        raise ValueError(engine)
+    return Value
+
+
+def mlp_setup(seed: int = 1):
+    """Weights, biases and data, as plain floats: the same numbers for every engine.
+
+    Weights are uniform in [-1, 1] and biases 0, as micrograd's ``nn.Neuron`` makes them. The data
+    is 100 points in [-2, 2]² labelled ±1 by the sign of x·y (an XOR-like task).
+    """
+    rng = random.Random(seed)
+    layers = []
+    for i, (nin, nout) in enumerate(zip(MLP_SHAPE, MLP_SHAPE[1:])):
+        nonlin = i != len(MLP_SHAPE) - 2  # ReLU on hidden layers, linear output, as nn.MLP
+        W = [[rng.uniform(-1, 1) for _ in range(nin)] for _ in range(nout)]
+        b = [0.0] * nout
+        layers.append((W, b, nonlin))
+    X = [[rng.uniform(-2, 2), rng.uniform(-2, 2)] for _ in range(MLP_POINTS)]
+    Y = [1.0 if x0 * x1 > 0 else -1.0 for x0, x1 in X]
+    return layers, X, Y
+
+
+def mlp_model(Value, layers):
+    """The network as Value parameters: per layer, per neuron, (weights, bias, nonlin)."""
+    return [[([Value(w) for w in row], Value(bias), nonlin) for row, bias in zip(W, b)]
+            for W, b, nonlin in layers]
+
+
+def mlp_loss(model, X, Y):
+    """Forward pass, written as micrograd's nn.Neuron / nn.Layer / nn.MLP compute it."""
+    preds = []
+    for x in X:
+        a = x
+        for layer in model:
+            out = []
+            for w, bias, nonlin in layer:
+                act = sum((wi * xi for wi, xi in zip(w, a)), bias)
+                out.append(act.relu() if nonlin else act)
+            a = out
+        preds.append(a[0])
+    return sum((p - y) ** 2 for p, y in zip(preds, Y))
+
+
+def count_nodes(root, engine: str) -> int:
+    """Nodes reachable from ``root`` (iteratively, so deep graphs are fine)."""
+    attr = "_children" if engine == "engine" else "_prev"
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        for child in getattr(stack.pop(), attr):
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return len(seen)
+
+
+class GCTimer:
+    """Time spent inside the cyclic garbage collector (``gc.callbacks``; settings untouched)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.collections = [0, 0, 0]
+        self._start = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._start
+            self.collections[info["generation"]] += 1
+
+    def take(self) -> dict:
+        out = {"gc": self.seconds, "collections": self.collections}
+        self.seconds, self.collections = 0.0, [0, 0, 0]
+        return out
+
+
+def work_mlp(engine: str) -> dict:
+    """MLP_ITERS iterations of gradient descent, written as a user writes the loop.
+
+    Iteration 0 in the fresh process is the "forward + backward" figure (timed in two parts);
+    the later ones are the steady state of a training loop, where the previous iteration's graph
+    is still referenced (by ``loss``) while the next one is built, as in micrograd's demo.
+    """
+    layers, X, Y = mlp_setup()
+    if engine == "plain":
+        return work_mlp_plain(layers, X, Y)
+    Value = load_value(engine)
+    model = mlp_model(Value, layers)
+    params = [p for layer in model for w, b, _ in layer for p in (*w, b)]
+    gct = GCTimer()
+    t0 = time.perf_counter()
+    loss = mlp_loss(model, X, Y)
+    t1 = time.perf_counter()
+    loss.backward()
+    t2 = time.perf_counter()
+    first = {"seconds": t2 - t0, "forward": t1 - t0, "backward": t2 - t1, **gct.take()}
+    result = {**first, "loss": loss.data, "grads": [p.grad for p in params]}
+    for p in params:
+        p.data -= MLP_LR * p.grad
+    steady = []
+    for _ in range(MLP_ITERS - 1):
+        t0 = time.perf_counter()
+        loss = mlp_loss(model, X, Y)  # forward
+        for p in params:  # zero grad
+            p.grad = 0
+        loss.backward()  # backward
+        for p in params:  # update
+            p.data -= MLP_LR * p.grad
+        steady.append({"seconds": time.perf_counter() - t0, **gct.take()})
+    gc.callbacks.clear()
+    result.update(steady=steady, nodes=count_nodes(loss, engine), final_loss=loss.data)
+    return result
+
+
+def work_mlp_plain(layers, X, Y) -> dict:
+    """Forward and backward of the same network by hand, on plain floats: the pure-Python floor.
+
+    The sums run in the same order as the Value versions (bias first, then w0*x0, w1*x1, ...), so
+    the loss and the gradients agree to the last few bits.
+    """
+    t0 = time.perf_counter()
+    gW = [[[0.0] * len(row) for row in W] for W, _, _ in layers]
+    gb = [[0.0] * len(b) for _, b, _ in layers]
+    loss = 0.0
+    for x, y in zip(X, Y):
+        acts = [x]  # the input of each layer
+        pres = []  # the pre-activations of each layer
+        a = x
+        for W, b, nonlin in layers:
+            z = []
+            for row, bias in zip(W, b):
+                s = bias
+                for wi, ai in zip(row, a):
+                    s += wi * ai
+                z.append(s)
+            pres.append(z)
+            a = [s if s > 0 else 0.0 for s in z] if nonlin else z
+            acts.append(a)
+        d = a[0] - y
+        loss += d * d
+        g = [2.0 * d]  # dL/d(output)
+        for k in range(len(layers) - 1, -1, -1):
+            W, _, nonlin = layers[k]
+            if nonlin:
+                g = [gj if s > 0 else 0.0 for gj, s in zip(g, pres[k])]
+            inp = acts[k]
+            gWk, gbk = gW[k], gb[k]
+            back = [0.0] * len(inp)
+            for j, gj in enumerate(g):
+                gbk[j] += gj
+                row, grow = W[j], gWk[j]
+                for i, ai in enumerate(inp):
+                    grow[i] += gj * ai
+                    back[i] += gj * row[i]
+            g = back
+    t1 = time.perf_counter()
+    grads = [v for gWk, gbk in zip(gW, gb) for grow, gbj in zip(gWk, gbk) for v in (*grow, gbj)]
+    return {"seconds": t1 - t0, "loss": loss, "grads": grads}
+
+
+def work_three(engine: str) -> dict:
+    """Gradient descent on the tutorial's L = (w*x - y)**2 with the tutorial's 8-node graph."""
+    Value = load_value(engine)
+    w, x, y = Value(0.0), Value(1.0), Value(2.0)
+    lr = 0.1
+    t0 = time.perf_counter()
+    for _ in range(THREE_STEP_ITERS):
+        L = (w * x - y) ** 2  # forward
+        w.grad = 0  # zero grad
+        L.backward()  # backward
+        w.data -= lr * w.grad  # update
+    t1 = time.perf_counter()
+    return {"seconds": (t1 - t0) / THREE_STEP_ITERS, "iterations": THREE_STEP_ITERS,
+            "nodes": count_nodes(L, engine), "w": w.data}
+
+
+def work_trainer(engine: str) -> dict:
+    """The app's headless Trainer on the ``three-step`` preset: iterations per second.
+
+    ``step`` is the fast path (``Trainer.run``); ``steps`` is the observed path the window's engine
+    thread drives (the graph snapshot, every forward step and chain-rule record, each iteration).
+    """
+    sys.path.insert(0, str(engine_root()))
+    from engine.presets import preset
+    from engine.train import Trainer
+
+    program = preset("three-step").program()
+    trainer = Trainer(program, lr=TRAINER_LR)
+    t0 = time.perf_counter()
+    if engine == "trainer":
+        trainer.run(TRAINER_ITERS)
+    else:  # "trainer-steps"
+        for _ in range(TRAINER_ITERS):
+            for _record in trainer.steps():
+                pass
+    t1 = time.perf_counter()
+    assert trainer.iteration == TRAINER_ITERS, (trainer.status, trainer.message)
+    return {"seconds": (t1 - t0) / TRAINER_ITERS, "iterations": TRAINER_ITERS,
+            "status": trainer.status, "w": trainer.values[0]}
+
+
+def work_chain(engine: str) -> dict:
+    """backward() alone of v = x * c * c * ... * c (1,000,000 multiplications, 1,000,002 nodes).
+
+    ``c`` is one shared constant node (1.0, so the values never overflow): the chain is 1,000,000
+    nodes deep, and the right answers are dL/dx = 1 and dL/dc = 1,000,000.
+    """
+    Value = load_value(engine)
+    x, c = Value(1.0), Value(1.0)
+    v = x
+    t0 = time.perf_counter()
+    for _ in range(CHAIN_DEPTH):
+        v = v * c
+    t1 = time.perf_counter()
+    result = {"build": t1 - t0, "limit": sys.getrecursionlimit()}
+    t1 = time.perf_counter()
+    try:
+        v.backward()
+    except RecursionError as exc:
+        result.update(error=f"RecursionError: {exc}", after=time.perf_counter() - t1)
+        return result
+    t2 = time.perf_counter()
+    result.update(seconds=t2 - t1, x_grad=x.grad, c_grad=c.grad)
+    if engine == "engine":  # where the time goes: the topological sort alone, on the same graph
+        from engine.value import topological_order
+        t3 = time.perf_counter()
+        topo = topological_order(v)
+        result.update(topo=time.perf_counter() - t3, nodes=len(topo))
+    return result
+
+
+def work_micrograd_depth(engine: str) -> dict:
+    """The deepest chain micrograd's recursive backward() handles (bisection, fresh graphs)."""
+    Value = load_value("micrograd")
+
+    def ok(depth: int) -> bool:
+        v = Value(1.0)
+        c = Value(1.0)
+        for _ in range(depth):
+            v = v * c
+        try:
+            v.backward()
+        except RecursionError:
+            return False
+        return True
+
+    lo, hi = 1, 4096  # ok(lo) holds, ok(hi) fails
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return {"max_depth": lo, "limit": sys.getrecursionlimit()}
+
+
+WORKERS = {"mlp": work_mlp, "three": work_three, "trainer": work_trainer, "chain": work_chain,
+           "depth": work_micrograd_depth}
+
+
+def worker(workload: str, engine: str) -> None:
+    assert gc.isenabled()  # the interpreter's defaults, untouched
+    result = WORKERS[workload](engine)
+    print(json.dumps(result))
+
+
+# =================================================================================================
+# The driver: fresh processes, alternating, medians, the table.
+# =================================================================================================
+
+def run_one(workload: str, engine: str, timeout: float = 300) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", workload, engine]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{workload}/{engine} failed ({proc.returncode}):\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def alternate(workload: str, engines: list[str], reps: int, log) -> dict[str, list[dict]]:
+    """``reps`` runs of each engine, alternating, the order reversed on every other round."""
+    runs: dict[str, list[dict]] = {e: [] for e in engines}
+    for rep in range(reps):
+        order = engines if rep % 2 == 0 else engines[::-1]
+        for engine in order:
+            r = run_one(workload, engine)
+            runs[engine].append(r)
+            log(f"  {workload:8} {engine:14} run {rep + 1}/{reps}: {fmt_s(r.get('seconds'))}")
+    return runs
+
+
+def median(runs: list[dict], key: str = "seconds") -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def fmt_s(s: float | None) -> str:
+    if s is None:
+        return "-"
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s * 1e6:.1f} µs"
+
+
+def close(a: list[float], b: list[float], rel: float = 1e-9) -> bool:
+    return len(a) == len(b) and all(abs(x - y) <= rel * max(1.0, abs(x), abs(y))
+                                    for x, y in zip(a, b))
+
+
+def environment() -> dict:
+    try:
+        from importlib.metadata import version
+        mg = version("micrograd")
+    except Exception:  # noqa: BLE001 - only for the header
+        mg = "not installed"
+    return {"date": datetime.date.today().isoformat(), "python": platform.python_version(),
+            "implementation": platform.python_implementation(), "machine": platform.machine(),
+            "platform": platform.platform(), "cpus": os.cpu_count(), "micrograd": mg,
+            "gc_thresholds": gc.get_threshold(), "recursion_limit": sys.getrecursionlimit(),
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reps", type=int, default=5, help="runs of each engine per workload (5)")
+    ap.add_argument("--only", nargs="+", choices=["mlp", "three", "chain"],
+                    default=["mlp", "three", "chain"], help="run only these workloads")
+    ap.add_argument("--json", metavar="FILE", help="also write every run's raw result here")
+    ap.add_argument("--quiet", action="store_true", help="print only the table")
+    ap.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "ENGINE"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        worker(*args.worker)
+        return 0
+
+    try:
+        import micrograd  # noqa: F401
+    except ImportError:
+        print('micrograd is not installed: pip install -e ".[bench]"  (or pip install '
+              'micrograd==0.1.0)', file=sys.stderr)
+        return 2
+
+    def log(msg: str) -> None:
+        if not args.quiet:
+            print(msg, flush=True)
+
+    env = environment()
+    started = time.perf_counter()
+    log(f"Python {env['python']} on {env['platform']}, {env['cpus']} CPUs, micrograd "
+        f"{env['micrograd']}, gc thresholds {env['gc_thresholds']}, {env['date']}")
+    raw: dict = {"environment": env}
+    rows = []  # (workload, engine, micrograd, ratio, target, met)
+    notes = []
+    checks = []
+
+    if "mlp" in args.only:
+        log(f"MLP {'-'.join(map(str, MLP_SHAPE))} on {MLP_POINTS} points, forward + backward:")
+        runs = alternate("mlp", ["engine", "micrograd"], args.reps, log)
+        runs["plain"] = [run_one("mlp", "plain") for _ in range(args.reps)]
+        log(f"  mlp      plain floats   median of {args.reps}: {fmt_s(median(runs['plain']))}")
+        raw["mlp"] = runs
+        e, m, p = (median(runs[k]) for k in ("engine", "micrograd", "plain"))
+        ratio = m / e
+        nodes = runs["engine"][0]["nodes"]
+        rows.append((f"MLP 2-16-16-1, {MLP_POINTS} pts, fwd+bwd ({nodes:,} nodes)", fmt_s(e),
+                     fmt_s(m), f"{ratio:.1f}x", f">= {MLP_TARGET_RATIO:g}x",
+                     "MET" if ratio >= MLP_TARGET_RATIO else
+                     f"MISSED by {MLP_TARGET_RATIO / ratio:.2f}x"))
+        rows.append(("  of which forward / backward",
+                     f"{fmt_s(median(runs['engine'], 'forward'))} / "
+                     f"{fmt_s(median(runs['engine'], 'backward'))}",
+                     f"{fmt_s(median(runs['micrograd'], 'forward'))} / "
+                     f"{fmt_s(median(runs['micrograd'], 'backward'))}", "", "", ""))
+        rows.append(("  plain floats by hand (pure-Python floor)", fmt_s(p), "",
+                     f"engine {e / p:.1f}x the floor", "", ""))
+        ref = runs["plain"][0]
+        for k in ("engine", "micrograd"):
+            r = runs[k][0]
+            checks.append((f"MLP loss and {len(ref['grads'])} gradients, {k} vs plain floats",
+                           close([r["loss"], *r["grads"]], [ref["loss"], *ref["grads"]])))
+        mg_nodes = runs["micrograd"][0]["nodes"]
+        if mg_nodes != nodes:
+            notes.append(f"micrograd's graph has {mg_nodes:,} nodes (its _prev is a set).")
+
+    if "three" in args.only:
+        log(f"Three-step loss, {THREE_STEP_ITERS:,} gradient-descent iterations per run:")
+        runs = alternate("three", ["engine", "micrograd"], args.reps, log)
+        for kind in ("trainer", "trainer-steps"):
+            runs[kind] = []
+            for rep in range(args.reps):
+                runs[kind].append(run_one("trainer", kind))
+            log(f"  trainer  {kind:14} median of {args.reps}: {fmt_s(median(runs[kind]))}")
+        raw["three"] = runs
+        e, m = median(runs["engine"]), median(runs["micrograd"])
+        rows.append((f"three-step GD iteration ({runs['engine'][0]['nodes']} nodes), per iter",
+                     fmt_s(e), fmt_s(m), f"{m / e:.2f}x", "", ""))
+        for kind, what in (("trainer", "Trainer.run (step), three-step preset"),
+                           ("trainer-steps", "Trainer.steps (observed), three-step preset")):
+            t = median(runs[kind])
+            rows.append((f"  {what}", f"{fmt_s(t)} = {1 / t:,.0f} it/s", "", "", "", ""))
+        checks.append(("three-step: both engines end at the same w",
+                       runs["engine"][0]["w"] == runs["micrograd"][0]["w"]
+                       and abs(runs["engine"][0]["w"] - 2.0) < 1e-12))
+        checks.append(("Trainer ran every iteration (no early stop)",
+                       all(r["status"] in ("running", "max_steps")
+                           for r in runs["trainer"] + runs["trainer-steps"])))
+
+    if "chain" in args.only:
+        log(f"Chain of {CHAIN_DEPTH:,} multiplications, backward() alone:")
+        runs = {"engine": []}
+        for rep in range(args.reps):
+            r = run_one("chain", "engine")
+            runs["engine"].append(r)
+            log(f"  chain    engine         run {rep + 1}/{args.reps}: {fmt_s(r['seconds'])} "
+                f"(sort {fmt_s(r['topo'])}; building the chain took {fmt_s(r['build'])})")
+            if rep == 0:  # micrograd once, between the engine's runs: it fails at once anyway
+                mg = run_one("chain", "micrograd")
+                runs["micrograd"] = [mg]
+                log(f"  chain    micrograd      {mg.get('error', 'no error')[:60]} after "
+                    f"{fmt_s(mg.get('after'))}")
+        depth = run_one("depth", "micrograd")
+        raw["chain"] = {**runs, "micrograd_max_depth": depth}
+        e = median(runs["engine"])
+        mg = runs["micrograd"][0]
+        mg_text = ("RecursionError" if "error" in mg else fmt_s(mg["seconds"]))
+        rows.append((f"backward() of a {CHAIN_DEPTH:,}-deep chain", fmt_s(e), mg_text,
+                     "", f"< {CHAIN_TARGET_S:g} s",
+                     "MET" if e < CHAIN_TARGET_S else f"MISSED by {e / CHAIN_TARGET_S:.2f}x"))
+        rows.append(("  of which the topological sort", fmt_s(median(runs["engine"], "topo")),
+                     "", "", "", ""))
+        notes.append(f"micrograd's recursive backward() handles chains up to depth "
+                     f"{depth['max_depth']} at the default recursion limit "
+                     f"({depth['limit']}); at {CHAIN_DEPTH:,} it raises RecursionError "
+                     f"(after {fmt_s(mg.get('after'))}).")
+        r0 = runs["engine"][0]
+        checks.append(("chain: dL/dx = 1 and dL/dc = 1,000,000",
+                       r0["x_grad"] == 1.0 and r0["c_grad"] == CHAIN_DEPTH))
+
+    elapsed = time.perf_counter() - started
+    print_table(rows, env, args.reps, elapsed)
+    for note in notes:
+        print(f"Note: {note}")
+    for what, ok in checks:
+        print(f"Check: {what}: {'ok' if ok else 'FAILED'}")
+    if args.json:
+        raw["elapsed"] = elapsed
+        Path(args.json).write_text(json.dumps(raw, indent=1), encoding="utf-8")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+def print_table(rows, env, reps: int, elapsed: float) -> None:
+    head = ("workload", "engine", "micrograd", "micrograd/engine", "target", "result")
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    line = "  ".join("-" * w for w in widths)
+    print()
+    print(f"Medians of {reps} fresh processes each, GC on (Python {env['python']}, {env['cpus']} "
+          f"CPUs, {env['date']}; {elapsed:.0f} s in all)")
+    print(line)
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+    print(line)
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+    print(line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Bad input: ``SOURCE:LINE:COL: error: MESSAGE`` for a program, one sentence otherwise, exit 2,
+and never a Python traceback."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from cli_helpers import assert_one_sentence_error
+
+import autodiff_gui.cli
+import engine.presets
+
+
+def test_program_error_in_a_file_names_the_file_line_and_column(any_cli, tmp_path):
+    path = tmp_path / "bad.py"
+    path.write_text("w = Value(1.0)\nL = log(w - 1)\n", encoding="utf-8")
+    line = assert_one_sentence_error(any_cli("grad", path))
+    assert re.fullmatch(rf"{re.escape(str(path))}:2:5: error: log: .+", line), line
+
+
+def test_program_error_on_standard_input_is_named_stdin(any_cli):
+    line = assert_one_sentence_error(any_cli("grad", "-", stdin="w = Value(1.0)\nL = w +\n"))
+    assert re.fullmatch(r"<stdin>:2:\d+: error: .+", line), line
+
+
+def test_program_error_in_a_preset_is_named_after_the_preset(tmp_path, monkeypatch, capsys):
+    (tmp_path / "presets").mkdir()
+    (tmp_path / "presets" / "broken.py").write_text("# broken: a preset with a mistake\n"
+                                                    "w = Value(2.0)\nL = w * q\n", encoding="utf-8")
+    monkeypatch.setattr(engine.presets, "resources_dir", lambda: tmp_path)
+    assert autodiff_gui.cli.main(["grad", "broken"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert re.fullmatch(r"broken:3:9: error: .*\bq\b.*", captured.err.strip()), captured.err
+
+
+@pytest.mark.parametrize("command", [["grad"], ["train"], ["export", "-o", "g.dot"]])
+@pytest.mark.parametrize("program", [
+    "import os\n",
+    "__import__('os').system('touch pwned')\n",
+    "L = ().__class__.__bases__\n",
+    "L = open('pwned', 'w')\n",
+    "L = 'text'\n",
+    "w = Value(2.0)\nL = w ** 10 ** 10 ** 10\n",
+    "L = " + "(" * 10_000 + "1" + ")" * 10_000 + "\n",
+    "def f():\n    return 1\nL = f()\n",
+    "",
+    "w = Value(1.0)\nwhile True:\n    w = w\n",
+])
+def test_hostile_or_broken_programs_are_one_error_line(cli, tmp_path, command, program):
+    result = cli(command[0], "-", *command[1:], stdin=program)
+    line = assert_one_sentence_error(result)
+    assert re.fullmatch(r"<stdin>:\d+:\d+: error: .+", line), line
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "g.dot").exists()
+
+
+def test_a_5_mb_program_is_refused_with_the_limit(cli, tmp_path):
+    path = tmp_path / "big.py"
+    path.write_text("x = 1\n" * 900_000, encoding="utf-8")  # about 5 MB
+    line = assert_one_sentence_error(cli("grad", path))
+    assert line.startswith(f"{path}:1:1: error: ") and "limit" in line, line
+
+
+def test_unknown_preset_is_one_sentence_naming_the_presets(any_cli):
+    line = assert_one_sentence_error(any_cli("grad", "four-step"))
+    assert line.startswith("autodiff: ") and "four-step" in line and "three-step" in line, line
+
+
+@pytest.mark.parametrize("spec, words", [
+    ("missing.py", "no such file"),
+    ("sub/missing", "no such file"),
+    (".", "folder"),
+])
+def test_missing_files_and_folders_are_one_sentence(cli, spec, words):
+    line = assert_one_sentence_error(cli("grad", spec))
+    assert line.startswith("autodiff: ") and words in line, line
+
+
+def test_a_file_that_is_not_text_is_one_sentence(cli, tmp_path):
+    (tmp_path / "binary.py").write_bytes(b"\xff\xfe\x00w = 1\n")
+    line = assert_one_sentence_error(cli("grad", tmp_path / "binary.py"))
+    assert "UTF-8" in line, line
+
+
+@pytest.mark.parametrize("args", [[], ["grad"], ["frobnicate"], ["train", "three-step", "--steps", "x"]])
+def test_usage_errors_exit_2_without_a_traceback(cli, args):
+    result = cli(*args)
+    assert result.returncode == 2
+    assert "usage:" in result.stderr and "Traceback" not in result.output
+
+
+def test_help_works(cli):
+    result = cli("--help")
+    assert result.returncode == 0
+    for command in ("grad", "train", "export", "presets"):
+        assert command in result.stdout
+
+
+def test_an_internal_error_is_one_sentence_not_a_traceback(monkeypatch, capsys):
+    def broken(args):
+        raise ZeroDivisionError("a bug")
+    monkeypatch.setattr(autodiff_gui.cli, "cmd_presets", broken)
+    monkeypatch.delenv("AUTODIFF_DEBUG", raising=False)
+    assert autodiff_gui.cli.main(["presets"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error" in err and "ZeroDivisionError: a bug" in err
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    # `autodiff train network | head -1`: the reader leaves after one line
+    with subprocess.Popen([sys.executable, "-m", "autodiff_gui.cli", "train", "network"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path) as proc:
+        assert proc.stdout.readline().startswith(b"gradient descent on network")
+        proc.stdout.close()  # far more than a pipe's buffer is still to come
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 0
+    assert err == ""

@@ -1,0 +1,171 @@
+"""``autodiff export``: the graph as DOT, Mermaid or JSON, whole or not at all."""
+
+from __future__ import annotations
+
+import errno
+import os
+import types
+
+import pytest
+from cli_helpers import assert_one_sentence_error, strict_json
+
+import autodiff_gui.cli
+import engine.files
+from engine.formats import from_json
+
+
+@pytest.mark.parametrize("suffix", [".dot", ".mmd", ".json"])
+def test_export_after_one_step_shows_the_updated_graph(any_cli, tmp_path, suffix):
+    out = tmp_path / f"graph{suffix}"
+    result = any_cli("export", "three-step", "--steps", "1", "-o", out)
+    assert result.returncode == 0, result
+    assert str(out) in result.stdout
+    text = out.read_text(encoding="utf-8")
+    if suffix == ".json":
+        graph = from_json(text)
+        strict_json(text)
+        w, loss = graph.node_named("w"), graph.nodes[graph.root]
+        assert (w.data, w.grad) == (pytest.approx(0.4), pytest.approx(-3.2))
+        assert (loss.name, loss.data, loss.grad) == ("L", pytest.approx(2.56), 1)
+        assert len(graph.nodes) == 8
+    else:
+        # one step of lr 0.1: w = 0.4, L = 2.56, dL/dw = -3.2 (tutorial-numbers.md, §1)
+        assert "w = 0.4, grad -3.2" in text
+        assert "L = 2.56, grad 1" in text
+        assert text.startswith("digraph" if suffix == ".dot" else "flowchart LR")
+
+
+def test_export_defaults_to_no_training(cli, tmp_path):
+    out = tmp_path / "graph.json"
+    assert cli("export", "three-step", "-o", out).returncode == 0
+    graph = from_json(out.read_text(encoding="utf-8"))
+    assert graph.node_named("w").data == 0 and graph.node_named("w").grad == -4
+    assert graph.nodes[graph.root].data == 4
+
+
+def test_export_mermaid_is_the_tutorials_flowchart(cli, tmp_path):
+    out = tmp_path / "graph.mmd"
+    assert cli("export", "three-step", "-o", out).returncode == 0
+    text = out.read_text(encoding="utf-8")
+    # value nodes as boxes, operations as circles, input -> operation -> result
+    assert text.count('(("') == 4  # ×, ×, +, x²
+    assert '(("×"))' in text and '(("+"))' in text
+    assert text.count("-->") == 4
+
+
+def test_export_from_standard_input(cli, tmp_path):
+    out = tmp_path / "mine.dot"
+    result = cli("export", "-", "-o", out, stdin="a = Value(2.0)\nL = a * a\n")
+    assert result.returncode == 0, result
+    assert "a = 2, grad 4" in out.read_text(encoding="utf-8")
+
+
+def test_unknown_extension_is_refused_and_nothing_written(cli, tmp_path):
+    line = assert_one_sentence_error(cli("export", "three-step", "-o", tmp_path / "graph.txt"))
+    assert ".dot" in line and ".mmd" in line and ".json" in line
+    assert not (tmp_path / "graph.txt").exists()
+
+
+def test_unwritable_path_is_one_sentence_and_leaves_nothing(cli, tmp_path):
+    blocker = tmp_path / "somefile"
+    blocker.write_text("a regular file, not a folder\n", encoding="utf-8")
+    before = sorted(os.listdir(tmp_path))
+    line = assert_one_sentence_error(cli("export", "three-step", "-o", blocker / "out.dot"))
+    assert line.startswith("autodiff: cannot write ") and "somefile/out.dot" in line, line
+    assert sorted(os.listdir(tmp_path)) == before
+    assert blocker.read_text(encoding="utf-8") == "a regular file, not a folder\n"
+
+
+def test_missing_folder_is_one_sentence(cli, tmp_path):
+    line = assert_one_sentence_error(cli("export", "three-step", "-o", tmp_path / "no" / "g.dot"))
+    assert "cannot write" in line
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_folder_as_output_is_one_sentence(cli, tmp_path):
+    (tmp_path / "graph.dot").mkdir()
+    line = assert_one_sentence_error(cli("export", "three-step", "-o", tmp_path / "graph.dot"))
+    assert "folder" in line
+
+
+def test_diverged_training_writes_nothing_and_keeps_the_old_file(cli, tmp_path):
+    out = tmp_path / "graph.json"
+    out.write_text("{}\n", encoding="utf-8")
+    result = cli("export", "three-step", "--lr", "1.5", "--steps", "100", "-o", out)
+    line = assert_one_sentence_error(result, 3)
+    assert "diverg" in line and "nothing written" in line
+    assert out.read_text(encoding="utf-8") == "{}\n"
+
+
+def test_image_formats_are_not_built_yet_and_write_nothing(cli, tmp_path):
+    out = tmp_path / "graph.svg"
+    result = cli("export", "three-step", "-o", out)
+    if result.returncode == 0:
+        pytest.skip("the graph renderer exists now; its tests cover .svg")
+    assert_one_sentence_error(result)
+    assert not out.exists()
+
+
+# --- a full disk, simulated in-process -----------------------------------------------------------
+
+class _FullDisk:
+    """A file whose writes stop part-way with ENOSPC, as on a full disk."""
+
+    def __init__(self, real):
+        self.real = real
+        self.written = 0
+
+    def write(self, data):
+        self.real.write(data[:16])  # a partial temporary file really exists on disk
+        self.real.flush()
+        self.written += 16
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.real.close()
+        return False
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """Make engine.files' writes fail with ENOSPC; yields the list of files it opened."""
+    opened: list[_FullDisk] = []
+
+    def fdopen(fd, *args, **kwargs):
+        f = _FullDisk(os.fdopen(fd, *args, **kwargs))
+        opened.append(f)
+        return f
+
+    fake_os = types.SimpleNamespace(**{k: getattr(os, k) for k in dir(os) if not k.startswith("__")})
+    fake_os.fdopen = fdopen
+    fake_os.path = os.path
+    monkeypatch.setattr(engine.files, "os", fake_os)
+    return opened
+
+
+@pytest.mark.parametrize("suffix", [".dot", ".mmd", ".json"])
+def test_full_disk_keeps_the_old_file_and_leaves_no_partial_file(tmp_path, capsys, full_disk, suffix):
+    out = tmp_path / f"graph{suffix}"
+    out.write_text("the good file from before\n", encoding="utf-8")
+    code = autodiff_gui.cli.main(["export", "three-step", "--steps", "1", "-o", str(out)])
+    captured = capsys.readouterr()
+    assert full_disk and full_disk[0].written, "the simulated disk was never written to"
+    assert code == 2
+    assert captured.out == ""
+    assert captured.err.strip() == f"autodiff: cannot write {out}: No space left on device"
+    assert out.read_text(encoding="utf-8") == "the good file from before\n"
+    assert sorted(os.listdir(tmp_path)) == [out.name]  # no temporary or partial file
+
+
+def test_full_disk_with_no_earlier_file_leaves_nothing(tmp_path, capsys, full_disk):
+    out = tmp_path / "graph.dot"
+    assert autodiff_gui.cli.main(["export", "three-step", "-o", str(out)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert full_disk
+    assert os.listdir(tmp_path) == []
