@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from autodiff_gui import __version__
 from engine import formats
 from engine.files import atomic_write, describe_os_error
 from engine.graph import GraphSnapshot, backward_steps, format_number, formula, forward_steps
@@ -34,11 +35,17 @@ class UserError(Exception):
 def load_program(spec: str) -> Program:
     """``spec`` is a path, a preset name, or ``-`` for standard input."""
     if spec == "-":
-        return parse(sys.stdin.read(), "<stdin>")
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        if isinstance(data, bytes):
+            try:
+                data = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise UserError("cannot read standard input: it is not UTF-8 text") from None
+        return parse(data, "<stdin>")
     path = Path(spec)
     if path.is_file():
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a BOM some editors write is not code
         except UnicodeDecodeError:
             raise UserError(f"cannot read {spec}: it is not UTF-8 text") from None
         except OSError as exc:
@@ -252,6 +259,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="autodiff", description="Autodiff and backprop from scratch, without a window.")
+    parser.add_argument("--version", action="version", version=f"autodiff {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     prog_help = "a program file, a preset name (see `autodiff presets`), or - for standard input"
 
@@ -306,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # the installation is damaged (the presets folder is missing, say)
+        print(f"autodiff: {exc}", file=sys.stderr)
+        return EXIT_BUG
     except Exception as exc:  # a bug: one sentence, not a traceback (AUTODIFF_DEBUG=1 shows it)
         if os.environ.get("AUTODIFF_DEBUG"):
             raise

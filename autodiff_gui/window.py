@@ -12,9 +12,11 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QFileDialog, QFrame, QHBoxLayout,
                                QLabel, QLineEdit, QMainWindow, QMessageBox, QPlainTextEdit,
+                               QProgressDialog,
                                QSplitter, QTextEdit, QToolBar, QVBoxLayout, QWidget)
 
 from engine.files import atomic_write, describe_os_error
+from engine.formats import TEXT_FORMATS, records_to_csv
 from engine.graph import GraphSnapshot, format_number, formula
 from engine.language import Program, ProgramError, evaluate
 from engine.presets import DEFAULT, preset
@@ -25,6 +27,10 @@ from .canvas.scene import GraphScene
 from .canvas.view import GraphView
 from .controls import CapControl, LearningRateControl, SpeedControl
 from .editor.panel import EditorPanel
+from .export import ExportError, ImageOptions, export_scene, render_image
+from .export_dialog import RecordDialog, SnapshotDialog
+from .plots.export import export_plot_png, export_plot_svg
+from .recording import ITERATIONS, RecordingCancelled, record
 from .plots.curves import CurvesPanel
 from .worker import DEFAULT_CAP, DEFAULT_SPEED, EngineThread, RunState
 
@@ -166,6 +172,19 @@ class MainWindow(QMainWindow):
         self.save_action = self._action("&Save", self.save_file, std.Save, "Save the program")
         self.save_as_action = self._action("Save &As…", self.save_file_as, std.SaveAs)
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "Quit Autodiff GUI")
+        self.export_action = self._action("&Export snapshot…", self.export_snapshot_dialog, "Ctrl+E",
+                                          "Save what the canvas shows as PNG, SVG, PDF, Mermaid, "
+                                          "DOT or JSON")
+        self.copy_action = self._action("&Copy snapshot", self.copy_snapshot, "Ctrl+Shift+C",
+                                        "Copy the canvas as an image to the clipboard")
+        self.record_action = self._action("Record &run…", self.record_dialog, None,
+                                          "Save every iteration or multiplication as numbered "
+                                          "frames and a GIF")
+        self.export_plot_action = self._action("Export &loss plot…", self.export_plot_dialog, None,
+                                               "Save the loss and parameter plots as PNG or SVG")
+        self.export_csv_action = self._action("Export run &history (CSV)…", self.export_csv_dialog,
+                                              None, "Iteration, learning rate, loss, each "
+                                              "parameter and its gradient")
         # Space and Right only reach these when the focus is not in a text or number field: those
         # widgets claim the keys first (ShortcutOverride), so typing a space still types a space.
         self.run_action = self._action("&Run", self.toggle_run, ["F5", "Space"],
@@ -189,6 +208,9 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         file_menu.addActions([self.open_action, self.save_action, self.save_as_action])
         self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addSeparator()
+        file_menu.addActions([self.export_action, self.copy_action, self.record_action,
+                              self.export_plot_action, self.export_csv_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = menu.addMenu("&Run")
@@ -430,6 +452,115 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path}", 3000)
         return True
 
+    # --- exports -----------------------------------------------------------------------------------
+    def export_snapshot(self, path: str | Path, options: ImageOptions = ImageOptions()) -> bool:
+        """Write the canvas as it is now. The scene only changes in this (the GUI) thread, so the
+        picture is always of one moment, even while the engine thread runs."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        try:
+            if suffix in TEXT_FORMATS:
+                graph = self.scene.displayed_graph()
+                if graph is None:
+                    raise ExportError("there is no graph to export yet")
+                atomic_write(path, TEXT_FORMATS[suffix](graph))
+            else:
+                export_scene(self.scene, path, options)
+        except ExportError as exc:
+            self._error_dialog("Cannot export the snapshot", str(exc))
+            return False
+        except OSError as exc:
+            self._error_dialog("Cannot export the snapshot", describe_os_error(path, exc))
+            return False
+        self.statusBar().showMessage(f"Exported {path}", 4000)
+        return True
+
+    def export_snapshot_dialog(self) -> None:
+        dialog = SnapshotDialog(str(self._last_dir() / "graph.png"), self)
+        if dialog.exec() and dialog.path():
+            self.export_snapshot(dialog.path(), dialog.options())
+
+    def copy_snapshot(self) -> None:
+        image = render_image(self.scene, ImageOptions(scale=2.0))
+        QApplication.clipboard().setImage(image)
+        self.statusBar().showMessage("Copied the canvas to the clipboard", 3000)
+
+    def export_csv(self, path: str | Path) -> bool:
+        path = Path(path)
+        try:
+            atomic_write(path, records_to_csv(self.records))
+        except OSError as exc:
+            self._error_dialog("Cannot export the run history", describe_os_error(path, exc))
+            return False
+        self.statusBar().showMessage(f"Exported {len(self.records)} iterations to {path}", 4000)
+        return True
+
+    def export_csv_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export run history", str(self._last_dir() / "run.csv"),
+                                              "CSV (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def export_plot(self, path: str | Path) -> bool:
+        path = Path(path)
+        try:
+            if path.suffix.lower() == ".svg":
+                export_plot_svg(self.curves, path)
+            elif path.suffix.lower() == ".png":
+                export_plot_png(self.curves, path)
+            else:
+                raise ExportError(f"{path.name}: use .png or .svg for the plots")
+        except ExportError as exc:
+            self._error_dialog("Cannot export the plot", str(exc))
+            return False
+        except OSError as exc:
+            self._error_dialog("Cannot export the plot", describe_os_error(path, exc))
+            return False
+        self.statusBar().showMessage(f"Exported {path}", 4000)
+        return True
+
+    def export_plot_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the plots", str(self._last_dir() / "loss.png"),
+                                              "PNG image (*.png);;SVG image (*.svg)")
+        if path:
+            self.export_plot(path)
+
+    def record_run(self, folder: str | Path, mode: str = ITERATIONS, count: int = 30,
+                   gif: bool = True) -> list[Path]:
+        """Frames from a headless run of the current program at the current rate, with a
+        cancellable progress dialog; the run on screen is not disturbed."""
+        if self.program is None:
+            return []
+        progress = QProgressDialog("Writing frames…", "Cancel", 0, count, self)
+        progress.setWindowTitle("Record a run")
+        progress.setMinimumDuration(300)
+
+        def on_progress(done: int, total: int) -> bool:
+            progress.setMaximum(total)
+            progress.setValue(done)
+            QApplication.processEvents()
+            return not progress.wasCanceled()
+
+        try:
+            paths = record(self.program, folder, mode, self.lr_control.lr(), count, gif=gif,
+                           progress=on_progress)
+        except RecordingCancelled as exc:
+            self.statusBar().showMessage(f"Recording {exc}", 4000)
+            return []
+        except OSError as exc:
+            self._error_dialog("Cannot record the run", describe_os_error(folder, exc))
+            return []
+        finally:
+            progress.close()
+        self.statusBar().showMessage(f"Wrote {len(paths)} files to {folder}", 4000)
+        return paths
+
+    def record_dialog(self) -> None:
+        dialog = RecordDialog(str(self._last_dir() / "frames"), self)
+        if dialog.exec() and dialog.folder_row.path():
+            self.record_run(dialog.folder_row.path(), dialog.mode(), dialog.count.value(),
+                            dialog.gif.isChecked())
+
     def _last_dir(self) -> Path:
         recent = self.recent_files()
         return Path(recent[0]).parent if recent else Path.home()
@@ -474,7 +605,11 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        QTimer.singleShot(0, self.view.setFocus)  # a learner's first Space runs it
+        QTimer.singleShot(0, self._focus_canvas)  # a learner's first Space runs it
+
+    def _focus_canvas(self) -> None:
+        self.activateWindow()
+        self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closing = True

@@ -91,3 +91,22 @@ def _mermaid_escape(s: str) -> str:
 
 
 TEXT_FORMATS = {".dot": to_dot, ".gv": to_dot, ".mmd": to_mermaid, ".json": to_json}
+
+
+def records_to_csv(records) -> str:
+    """A run's history, one row per iteration: iteration, lr, loss, then each parameter and its
+    gradient (``w``, ``dL/dw``), before that iteration's update. Readable by a spreadsheet and
+    by pandas; a non-finite number is written as ``nan`` / ``inf``, which both read."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    names = [p.name for p in records[0].params] if records else []
+    writer.writerow(["iteration", "lr", "loss"] + [c for n in names for c in (n, f"grad_{n}")])
+    for r in records:
+        row = [r.iteration, repr(float(r.lr)), repr(float(r.loss))]
+        for p in r.params:
+            row += [repr(float(p.data)), repr(float(p.grad))]
+        writer.writerow(row)
+    return out.getvalue()

@@ -57,8 +57,10 @@ class Theme:
 
 
 def _font(size: float, bold: bool = False, mono: bool = False) -> QFont:
+    """``size`` in points at 96 dpi, set in pixels: a scene unit is a pixel on every device, so the
+    text keeps its size relative to the boxes on a screen, a 300-dpi PDF or an SVG."""
     f = QFont("DejaVu Sans Mono" if mono else "DejaVu Sans")
-    f.setPointSizeF(size)
+    f.setPixelSize(max(1, round(size * 96 / 72)))
     f.setBold(bold)
     return f
 

@@ -36,6 +36,8 @@ BOX, CIRCLE, DUMMY = "box", "op", "dummy"
 
 #: How many ordering sweeps at most; each is one pass over every column.
 SWEEPS = 40
+#: How far apart (scene units) the ends of two edges from one box to one circle are drawn.
+PARALLEL_SPREAD = 12.0
 #: Passes that pull blocks toward their neighbours after the top-down packing.
 PULL_PASSES = 8
 
@@ -234,23 +236,23 @@ def _positions(columns: list[list[int]], size: int) -> list[int]:
 
 
 def _reduce_crossings(grid: _Grid, columns: list[list[int]], sweeps: int) -> list[list[int]]:
-    """Barycenter sweeps, alternately left→right and right→left, each followed by transposes.
+    """Barycenter sweeps, left→right or right→left, each followed by transposes.
 
-    Every sweep starts again from the best order so far: without that, a right→left sweep,
-    which orders everything from the loss's column back, undoes each left→right one and the two
-    repeat forever (on the network preset, 1968 crossings instead of 756). The sweeps are
-    deterministic, so once neither direction improves on the best order, none will.
+    Every sweep starts again from the best order so far: alternating blindly, a right→left sweep
+    (which orders everything from the loss's column back) undoes each left→right one and the two
+    repeat forever (on the network preset: 1968 crossings instead of 756). A direction is kept
+    while it helps; the sweeps are deterministic, so once neither direction improves on the best
+    order, none will.
     """
     best = [list(c) for c in columns]
-    pos = _positions(best, len(grid.column))
-    fewest = _crossings(grid, best, pos)
-    stale = 0
-    for sweep in range(sweeps):
-        if fewest == 0 or stale == 2:
+    fewest = _crossings(grid, best, _positions(best, len(grid.column)))
+    rightward, failures = True, 0
+    for _ in range(sweeps):
+        if fewest == 0 or failures == 2:
             break
         columns = [list(c) for c in best]
         pos = _positions(columns, len(grid.column))
-        if sweep % 2 == 0:
+        if rightward:
             for k in range(1, len(columns)):
                 _sort_by_left(grid, columns[k], pos)
         else:
@@ -259,9 +261,9 @@ def _reduce_crossings(grid: _Grid, columns: list[list[int]], sweeps: int) -> lis
         _transpose(grid, columns, pos)
         count = _crossings(grid, columns, pos)
         if count < fewest:
-            best, fewest, stale = columns, count, 0
+            best, fewest, failures = columns, count, 0
         else:
-            stale += 1
+            rightward, failures = not rightward, failures + 1
     return best
 
 
@@ -288,6 +290,7 @@ def _sort_by_right(grid: _Grid, column: list[int], pos: list[int]) -> None:
 def _transpose(grid: _Grid, columns: list[list[int]], pos: list[int], rounds: int = 8) -> None:
     """Swap neighbours in a column while that removes crossings (Gansner et al., 1993)."""
     dirty = [True] * len(columns)  # a column to look at again: it or a neighbour changed
+    left, right = grid.left, grid.right
     for _ in range(rounds):
         changed = [False] * len(columns)
         for k, column in enumerate(columns):
@@ -295,7 +298,15 @@ def _transpose(grid: _Grid, columns: list[list[int]], pos: list[int], rounds: in
                 continue
             for p in range(len(column) - 1):
                 u, v = column[p], column[p + 1]
-                as_is, swapped = _pair_crossings(grid, u, v, pos)
+                as_is = swapped = 0  # crossings among the links of u and v, and with u, v swapped
+                for mine, theirs in ((left[u], left[v]), (right[u], right[v])):
+                    for a in mine:
+                        pa = pos[a]
+                        for b in theirs:
+                            if pa > pos[b]:
+                                as_is += 1
+                            elif pa < pos[b]:
+                                swapped += 1
                 if swapped < as_is:
                     column[p], column[p + 1] = v, u
                     pos[u], pos[v] = p + 1, p
@@ -304,23 +315,6 @@ def _transpose(grid: _Grid, columns: list[list[int]], pos: list[int], rounds: in
             return
         dirty = [changed[k] or (k > 0 and changed[k - 1]) or (k + 1 < len(columns) and changed[k + 1])
                  for k in range(len(columns))]
-
-
-def _pair_crossings(grid: _Grid, upper: int, lower: int, pos: list[int]) -> tuple[int, int]:
-    """Crossings among the links of two neighbours in a column: as they are, and swapped."""
-    as_is = swapped = 0
-    for mine, theirs in ((grid.left[upper], grid.left[lower]),
-                         (grid.right[upper], grid.right[lower])):
-        if mine and theirs:
-            others = [pos[b] for b in theirs]
-            for a in mine:
-                pa = pos[a]
-                for pb in others:
-                    if pa > pb:
-                        as_is += 1
-                    elif pa < pb:
-                        swapped += 1
-    return as_is, swapped
 
 
 def _reorder(column: list[int], keys: dict, pos: list[int]) -> None:
@@ -471,14 +465,21 @@ def _assemble(graph: GraphSnapshot, grid: _Grid, centres: list[float], op_size: 
     ops = {n: place(item) for n, item in grid.circle.items()}
     layers = {(BOX, n.id): grid.column[n.id] for n in graph.nodes}
     layers.update({(CIRCLE, n): grid.column[item] for n, item in grid.circle.items()})
+    parallel: dict[tuple[int, int], list[int]] = {}  # an input used twice, as in a * a
+    for child, parent, i in grid.chain:
+        parallel.setdefault((child, parent), []).append(i)
     edge_points = {}
     for (child, parent, i), chain in grid.chain.items():
-        box = boxes[child]
-        points = [(box.x + box.w, box.cy)]
+        box, circle = boxes[child], ops[parent]
+        twins = parallel[(child, parent)]
+        # parallel edges leave and reach their ends apart, so each shows (and labels) on its own
+        shift = (twins.index(i) - (len(twins) - 1) / 2) * min(PARALLEL_SPREAD, circle.h / len(twins))
+        points = [(box.x + box.w, box.cy + shift)]
         for dummy in chain:
             k, y = grid.column[dummy], centres[dummy] - top
             points += [(lefts[k], y), (lefts[k] + widths[k], y)]
-        points.append((ops[parent].x, ops[parent].cy))
+        r = circle.w / 2
+        points.append((circle.cx - math.sqrt(max(r * r - shift * shift, 0.0)), circle.cy + shift))
         edge_points[(child, parent, i)] = points
     width = lefts[-1] + widths[-1] if widths else 0.0
     return Layout(boxes, ops, layers, width, bottom - top, edge_points, tuple(lefts))

@@ -186,6 +186,17 @@ class GraphScene(QGraphicsScene):
         """Every lit item: ("box", id), ("op", id), ("edge", (child, parent, i)) → its role."""
         return dict(self._roles)
 
+    def displayed_graph(self) -> GraphSnapshot | None:
+        """The snapshot as the canvas shows it now: a value or gradient not yet computed at this
+        moment of the pass is NaN (written as null in JSON)."""
+        g = self.graph
+        if g is None:
+            return None
+        nan = float("nan")
+        data = [n.data if known else nan for n, known in zip(g.nodes, self._value_known)]
+        grads = [gr if known else nan for gr, known in zip(self._grads, self._grad_known)]
+        return g.with_values(data, grads)
+
     def box_texts(self, node_id: int) -> tuple[str, str, str]:
         b = self.boxes[node_id]
         return b.name, b.value_text, b.grad_text

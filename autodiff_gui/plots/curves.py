@@ -32,11 +32,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QColor, QPalette
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QVBoxLayout, QWidget
 
+from engine.files import describe_os_error
 from engine.records import IterationRecord
 
+from .export import export_plot_png, export_plot_svg
 from .history import History
 
 __all__ = [
@@ -66,9 +68,13 @@ _PARAM_COLOURS = {
     "light": ["#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999933"],
     "dark": ["#56B4E9", "#3DDC97", "#E7A1CF", "#F0C050", "#9FD8FF", "#FFFFFF", "#DDDD77"],
 }
-# Ghosts: Paul Tol's "muted" scheme, drawn faded; one colour per kept run, on both plots.
-_GHOST_COLOURS = ["#332288", "#44AA99", "#CC6677", "#117733", "#882255", "#999933", "#88CCEE", "#AA4499"]
-_GHOST_ALPHA = 120
+# Ghosts: Paul Tol's "muted" (light) and "light" (dark) schemes, drawn faded; one colour per kept
+# run, the same on both plots, so "lr = 0.6" is one colour wherever it appears.
+_GHOST_COLOURS = {
+    "light": ["#332288", "#44AA99", "#CC6677", "#117733", "#882255", "#999933", "#88CCEE", "#AA4499"],
+    "dark": ["#77AADD", "#44BB99", "#EE8866", "#BBCC33", "#FFAABB", "#EEDD88", "#99DDFF", "#AAAA00"],
+}
+_GHOST_ALPHA = 150
 
 
 def format_number(value: float) -> str:
@@ -97,7 +103,7 @@ class _Ghost:
     """A kept run: its raw points (re-masked when the loss axis changes scale) and its curves."""
 
     label: str
-    colour: str
+    colour_index: int
     x: np.ndarray
     loss: np.ndarray
     params: dict[str, np.ndarray]
@@ -157,13 +163,15 @@ class CurvesPanel(QWidget):
             plot.setTitle(title)
             plot.setLabel("left", left)
             plot.setLabel("bottom", "iteration")
+            for side in ("left", "bottom"):
+                # Plain numbers on the ticks: pyqtgraph would otherwise move a power of ten
+                # into the axis label ("loss L (x1e+27)"), which a learner easily misreads.
+                plot.getAxis(side).enableAutoSIPrefix(False)
             # No grid by default: pyqtgraph draws it in the axis items, and on a plot redrawn on
             # every batch it costs more than the curves (measured: a 100,000-iteration run plots
             # 4x slower). A learner can turn it on in the plot's context menu (Plot Options).
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
-            plot.getViewBox().setMouseEnabled(x=True, y=True)
-            _replace_broken_export_action(plot)
         self._param_plot.setXLink(self._loss_plot)
         self._loss_legend = self._loss_plot.addLegend(offset=(-10, 10))
         self._param_legend = self._param_plot.addLegend(offset=(-10, -10))
@@ -191,7 +199,6 @@ class CurvesPanel(QWidget):
         header = QHBoxLayout()
         header.setContentsMargins(4, 0, 4, 0)
         header.addWidget(self._note, 1)
-        header.addStretch(0)
         header.addWidget(self._log_box, 0, Qt.AlignmentFlag.AlignRight)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -200,8 +207,17 @@ class CurvesPanel(QWidget):
         layout.addWidget(self._loss_widget, 1)
         layout.addWidget(self._param_widget, 1)
 
+        # pyqtgraph's own "Export..." entry in the plots' context menu offers its SVG exporter,
+        # which raises on PySide6 6.11/6.12 (pyqtgraph issue 3495): offer ours instead.
+        self._save_action = QAction("Save plots as image…", self)
+        self._save_action.setToolTip("Save both plots as an SVG (vector) or PNG image")
+        self._save_action.triggered.connect(self._save_interactively)
+        for widget in (self._loss_widget, self._param_widget):
+            widget.scene().contextMenu = [self._save_action]
+
         self._apply_palette()
-        self.reset(list(self._history.param_names))
+        self._rebuild_param_items()
+        self._redraw()  # a shared history may already hold a run: show it, do not clear it
 
     # --- the run --------------------------------------------------------------------------------
 
@@ -212,6 +228,8 @@ class CurvesPanel(QWidget):
 
     def reset(self, param_names: Sequence[str], targets: Mapping[str, float] | None = None) -> None:
         """Start a new run of a program with these parameters; ``targets`` are known optima.
+
+        A target for a name not in ``param_names``, or one that is not finite, is not drawn.
 
         Clears the history and the current curves and hides the marker; ghost curves of earlier
         runs stay (comparing runs is what they are for) until :meth:`clear_ghosts`.
@@ -307,27 +325,25 @@ class CurvesPanel(QWidget):
             self._remove_ghost(ghost)
         while len(self._ghosts) >= MAX_GHOSTS:
             self._remove_ghost(self._ghosts[0])
-        used = {g.colour for g in self._ghosts}
-        colour = next((c for c in _GHOST_COLOURS if c not in used), _GHOST_COLOURS[0])
+        used = {g.colour_index for g in self._ghosts}
         data = self._history.arrays()
-        x = data.iterations.astype(np.float64)
-        pen = _faded_pen(colour)
         ghost = _Ghost(
             label=label,
-            colour=colour,
-            x=x,
+            colour_index=min(set(range(MAX_GHOSTS)) - used),
+            x=data.iterations.astype(np.float64),
             loss=data.loss,
             params={name: data.value(name) for name in data.param_names},
-            loss_item=pg.PlotDataItem(name=label, pen=pen, antialias=True),
+            loss_item=pg.PlotDataItem(name=label, antialias=True),
         )
         self._loss_plot.addItem(ghost.loss_item)
         for name in ghost.params:
-            item = pg.PlotDataItem(name=f"{name} ({label})", pen=pen, antialias=True)
+            item = pg.PlotDataItem(name=f"{name} ({label})", antialias=True)
             ghost.param_items[name] = item
             self._param_plot.addItem(item)
         for item in (ghost.loss_item, *ghost.param_items.values()):
             item.setZValue(-1)  # behind the current run
         self._ghosts.append(ghost)
+        self._style_ghost(ghost)
         self._draw_ghost(ghost)
         return True
 
@@ -342,19 +358,40 @@ class CurvesPanel(QWidget):
 
     # --- internals ----------------------------------------------------------------------------------
 
+    def _save_interactively(self) -> None:
+        """Ask where to save both plots, as SVG or PNG by the name's extension, and say if it failed."""
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Save plots as image", "plots.svg", "SVG image (*.svg);;PNG image (*.png)"
+        )
+        if not path:
+            return
+        if not path.lower().endswith((".svg", ".png")):
+            path += ".png" if "png" in chosen.lower() else ".svg"
+        try:
+            if path.lower().endswith(".png"):
+                export_plot_png(self, path)
+            else:
+                export_plot_svg(self, path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Plots not saved", describe_os_error(path, exc))
+
     def _rebuild_param_items(self) -> None:
-        for item in self._param_curves.values():
-            self._param_plot.removeItem(item)
+        """One curve per parameter of the history, and a dashed line per known target."""
         for line in self._target_lines.values():
             self._param_plot.removeItem(line)
-        self._param_curves.clear()
         self._target_lines.clear()
+        names = self._history.param_names
+        if tuple(self._param_curves) != names:
+            for item in self._param_curves.values():
+                self._param_plot.removeItem(item)
+            self._param_curves.clear()
+            for name in names:
+                curve = pg.PlotDataItem(name=name, antialias=True)
+                self._param_curves[name] = curve
+                self._param_plot.addItem(curve)
+            self._ghosts_last_in_legend()
         self._plotted = {None: self._plotted.get(None, (np.empty(0), np.empty(0)))}
-        for name in self._history.param_names:
-            curve = pg.PlotDataItem(name=name, antialias=True)
-            self._param_curves[name] = curve
-            self._param_plot.addItem(curve)
-            self._plotted[name] = (np.empty(0), np.empty(0))
+        self._plotted.update((name, (np.empty(0), np.empty(0))) for name in names)
         for name, target in self._targets.items():
             line = pg.InfiniteLine(
                 pos=target,
@@ -367,6 +404,21 @@ class CurvesPanel(QWidget):
             self._target_lines[name] = line
             self._param_plot.addItem(line)  # its y counts in the autorange: the target stays in view
         self._style_items()
+
+    def _ghosts_last_in_legend(self) -> None:
+        """List the current run's parameters before the ghosts of earlier runs in the legend."""
+        for ghost in self._ghosts:
+            for name, item in ghost.param_items.items():
+                self._param_legend.removeItem(item)
+                self._param_legend.addItem(item, f"{name} ({ghost.label})")
+        self._recolour_legend_labels()
+
+    def _recolour_legend_labels(self) -> None:
+        foreground = self.palette().color(QPalette.ColorRole.Text)
+        for legend in (self._loss_legend, self._param_legend):
+            legend.setLabelTextColor(foreground)  # for entries added from now on
+            for _sample, label in legend.items:  # and those already there
+                label.setText(label.text, color=foreground)
 
     def _redraw(self) -> None:
         """Hand the history's points to the curves: one ``setData`` per curve."""
@@ -389,8 +441,9 @@ class CurvesPanel(QWidget):
         item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray, *, log: bool
     ) -> tuple[np.ndarray, np.ndarray]:
         px, py = plottable(x, y, log=log)
-        px, py = np.array(px, dtype=np.float64), np.array(py, dtype=np.float64)  # own copies
-        item.setData(px, py, connect="all", skipFiniteCheck=True)
+        if py is y:  # nothing masked: y may be a view into the history, which changes under it
+            py = np.array(y, dtype=np.float64)
+        item.setData(px, py, connect="all", skipFiniteCheck=True)  # already all finite
         return px, py
 
     def _update_note(self, loss: np.ndarray, values: np.ndarray, log: bool) -> None:
@@ -402,8 +455,8 @@ class CurvesPanel(QWidget):
         parts = []
         if bad_loss or bad_params:
             parts.append(
-                f"Not drawn: {_plural(bad_loss + bad_params, 'value')} too large to plot "
-                "(inf, nan or beyond 1e300): the run diverged."
+                f"Not drawn: {_plural(bad_loss + bad_params, 'value')} that are inf, nan or beyond "
+                "±1e300: the run diverged."
             )
         if non_positive:
             parts.append(f"Not drawn on the log scale: {_plural(non_positive, 'loss')} ≤ 0 (no logarithm).")
@@ -454,12 +507,10 @@ class CurvesPanel(QWidget):
                 axis.setPen(foreground)
                 axis.setTextPen(foreground)
             plot.titleLabel.setText(plot.titleLabel.text, color=foreground)
-            legend.setLabelTextColor(foreground)  # for entries added from now on
-            for _sample, label in legend.items:  # and those already there
-                label.setText(label.text, color=foreground)
             legend_background = QColor(background)
             legend_background.setAlpha(200)
             legend.setBrush(legend_background)
+        self._recolour_legend_labels()
         self._style_items()
 
     def _style_items(self) -> None:
@@ -477,12 +528,16 @@ class CurvesPanel(QWidget):
         marker_colour.setAlpha(150)
         for marker in self._markers:
             marker.setPen(pg.mkPen(marker_colour, width=1, style=Qt.PenStyle.DotLine))
+        for ghost in self._ghosts:
+            self._style_ghost(ghost)
 
-
-def _faded_pen(colour: str) -> pg.QtGui.QPen:
-    faded = QColor(colour)
-    faded.setAlpha(_GHOST_ALPHA)
-    return pg.mkPen(faded, width=1.5)
+    def _style_ghost(self, ghost: _Ghost) -> None:
+        colours = _GHOST_COLOURS[self._tone]
+        faded = QColor(colours[ghost.colour_index % len(colours)])
+        faded.setAlpha(_GHOST_ALPHA)
+        pen = pg.mkPen(faded, width=1.5)
+        for item in (ghost.loss_item, *ghost.param_items.values()):
+            item.setPen(pen)
 
 
 def _plural(n: int, noun: str) -> str:
@@ -494,14 +549,3 @@ def _plural(n: int, noun: str) -> str:
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-def _replace_broken_export_action(plot: pg.PlotItem) -> None:
-    """Drop pyqtgraph's "Export..." entry from the plot's context menu.
-
-    Its dialog offers pyqtgraph's SVG exporter, which raises on PySide6 6.11/6.12 (pyqtgraph
-    issue 3495). The window saves plots with :mod:`autodiff_gui.plots.export` instead.
-    """
-    scene = plot.scene()
-    if scene is not None:
-        scene.contextMenu = []

@@ -42,7 +42,7 @@ def render_svg(widget: QWidget, title: str = "") -> bytes:
     if not painter.begin(generator):
         raise OSError("cannot render the SVG: the painter did not start")
     try:
-        widget.render(painter, QPoint(0, 0))
+        _render(widget, painter)
     finally:
         painter.end()
     buffer.close()
@@ -71,7 +71,7 @@ def render_png(widget: QWidget, scale: float = 2) -> bytes:
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        widget.render(painter, QPoint(0, 0))
+        _render(widget, painter)
     finally:
         painter.end()
     data = QByteArray()
@@ -108,3 +108,13 @@ def _size_of(widget: QWidget) -> QSize:
         raise ValueError("cannot export a widget of zero size")
     return size
 
+
+
+def _render(widget: QWidget, painter: QPainter) -> None:
+    """Paint ``widget`` and its children with ``painter``, at the painter's origin.
+
+    ``QWidget.render`` is called unbound on purpose: ``QGraphicsView`` (and so a bare pyqtgraph
+    ``PlotWidget``) overloads ``render`` with a scene-rendering signature that would draw only the
+    scene, without the view's frame, and takes different arguments.
+    """
+    QWidget.render(widget, painter, QPoint(0, 0))

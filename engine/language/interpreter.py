@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..graph import INPUT, PARAM, GraphSnapshot, snapshot
 from ..value import DomainError, Value
 from .errors import ProgramError, ProgramOverflow
-from .parser import (FUNCTIONS, MAX_LIST_LENGTH, MAX_OPERATIONS, Program, error_at)
+from .parser import (FUNCTIONS, MAX_LIST_LENGTH, MAX_OPERATIONS, Program, error_at, short)
 
 
 @dataclass
@@ -74,7 +74,7 @@ class _Interpreter:
         if isinstance(loss, float):
             loss = Value(loss, label=self.program.loss_name)
         if not isinstance(loss, Value):
-            raise self.fail(last, f"the loss `{self.program.loss_name}` must be a number, not a "
+            raise self.fail(last, f"the loss `{short(self.program.loss_name)}` must be a number, not a "
                                   f"list; add its terms with sum(...)")
         if self.overrides is not None and len(self.overrides) != len(self.params):
             raise ProgramError(f"expected {len(self.params)} parameter values, got "
@@ -151,7 +151,7 @@ class _Interpreter:
             return self.env[node.id]
         if node.id in ("Value", "sum", "zip", "range", "len") + FUNCTIONS:
             raise self.fail(node, f"`{node.id}` is a function: call it, as in `{node.id}(...)`")
-        raise self.fail(node, f"`{node.id}` is not defined; assign it on an earlier line")
+        raise self.fail(node, f"`{short(node.id)}` is not defined; assign it on an earlier line")
 
     def eval_UnaryOp(self, node: ast.UnaryOp, env: dict) -> object:
         value = self.eval(node.operand, env)
@@ -351,8 +351,8 @@ class _Interpreter:
         return float(len(args[0]))
 
     def _integer(self, node: ast.AST, value: object, what: str) -> int:
-        if isinstance(value, Value) and id(value) in self.constants:
-            value = value.data
+        if isinstance(value, Value) and not self._depends_on_param(value):
+            value = value.data  # a named whole number, or arithmetic on named numbers
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             return int(value)
         raise self.fail(node, f"{what} needs a whole number")

@@ -115,6 +115,11 @@ def _char_col(source: str, line: int, offset: int, is_bytes: bool = True) -> int
     return len(text[:max(0, offset)].decode("utf-8", errors="ignore"))
 
 
+def short(name: str, limit: int = 40) -> str:
+    """A name as an error message shows it: cut short, so a message stays one readable line."""
+    return name if len(name) <= limit else name[:limit - 1] + "…"
+
+
 def _plain(exc: BaseException) -> str:
     if isinstance(exc, (RecursionError, MemoryError)):
         # Python's parser gives up on very deep expressions (a long a+b+c+... chain counts)
@@ -127,6 +132,8 @@ def _plain(exc: BaseException) -> str:
 
 def _syntax_message(exc: SyntaxError) -> str:
     msg = exc.msg or "invalid syntax"
+    if "integer string conversion" in msg:  # Python reads at most 4300 digits
+        return "a number has too many digits (Python reads at most 4,300)"
     if "too many nested parentheses" in msg:
         return "too many nested parentheses (Python allows 200)"
     if msg.startswith("invalid syntax"):
@@ -163,7 +170,10 @@ def _settings(source: str) -> dict:
 
 def _number_literal(node: ast.expr) -> float | None:
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return float(node.value)
+        try:
+            return float(node.value)
+        except OverflowError:  # an integer too large for a float: evaluate() says so
+            return None
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         inner = _number_literal(node.operand)
         if inner is not None:
@@ -302,7 +312,7 @@ class _Checker:
                                     "attribute access is not part of the language")
                 raise self.fail(node.func, "only the language's functions can be called")
             if node.func.id not in BUILTINS:
-                raise self.fail(node.func, f"`{node.func.id}` is not a function of the language; "
+                raise self.fail(node.func, f"`{short(node.func.id)}` is not a function of the language; "
                                            f"it knows {', '.join(BUILTINS)}")
             if node.keywords:
                 raise self.fail(node.keywords[0].value, "keyword arguments are not supported")

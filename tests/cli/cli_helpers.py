@@ -47,7 +47,8 @@ def _env() -> dict[str, str]:
 
 
 def run(args: list[str], *, script: bool = False, stdin: str | None = None, cwd: Path | None = None,
-        timeout: float = 60) -> Result:
+        timeout: float = 60, stdin_bytes: bytes | None = None) -> Result:
+    """Run ``autodiff ARGS``; ``stdin`` is text, or ``stdin_bytes`` exact bytes."""
     if script:
         exe = _installed_script()
         if exe is None:
@@ -55,9 +56,11 @@ def run(args: list[str], *, script: bool = False, stdin: str | None = None, cwd:
         cmd = [exe, *args]
     else:
         cmd = [sys.executable, "-m", "autodiff_gui.cli", *args]
-    proc = subprocess.run(cmd, input=stdin if stdin is not None else "", capture_output=True,
-                          text=True, encoding="utf-8", cwd=cwd, env=_env(), timeout=timeout)
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    if stdin_bytes is None:
+        stdin_bytes = (stdin or "").encode("utf-8")
+    proc = subprocess.run(cmd, input=stdin_bytes, capture_output=True, cwd=cwd, env=_env(),
+                          timeout=timeout)
+    return Result(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"))
 
 
 def assert_one_sentence_error(result: Result, code: int = 2, quiet: bool = True) -> str:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from cli_helpers import assert_one_sentence_error
+from cli_helpers import assert_one_sentence_error, run
 
 import autodiff_gui.cli
 import engine.presets
@@ -85,6 +85,33 @@ def test_a_file_that_is_not_text_is_one_sentence(cli, tmp_path):
     assert "UTF-8" in line, line
 
 
+def test_standard_input_that_is_not_text_is_one_sentence(tmp_path):
+    result = run(["grad", "-"], stdin_bytes=b"\xff\xfeL = 1\n", cwd=tmp_path)
+    line = assert_one_sentence_error(result)
+    assert line == "autodiff: cannot read standard input: it is not UTF-8 text"
+
+
+@pytest.mark.parametrize("where", ["file", "stdin"])
+def test_a_byte_order_mark_is_not_part_of_the_program(tmp_path, where):
+    program = "\ufeffw = Value(1.0)\nL = w * 2\n".encode("utf-8")
+    if where == "file":
+        (tmp_path / "bom.py").write_bytes(program)
+        result = run(["grad", str(tmp_path / "bom.py"), "--json"], cwd=tmp_path)
+    else:
+        result = run(["grad", "-", "--json"], stdin_bytes=program, cwd=tmp_path)
+    assert result.returncode == 0, result
+    assert result.json()["params"] == {"w": {"data": 1, "grad": 2}}
+
+
+def test_a_missing_resources_folder_is_one_sentence(monkeypatch, capsys):
+    def missing():
+        raise FileNotFoundError("the app's resources folder is missing; reinstall the package")
+    monkeypatch.setattr(engine.presets, "resources_dir", missing)
+    assert autodiff_gui.cli.main(["presets"]) == 1
+    err = capsys.readouterr().err
+    assert err == "autodiff: the app's resources folder is missing; reinstall the package\n"
+
+
 @pytest.mark.parametrize("args", [[], ["grad"], ["frobnicate"], ["train", "three-step", "--steps", "x"]])
 def test_usage_errors_exit_2_without_a_traceback(cli, args):
     result = cli(*args)
@@ -97,6 +124,12 @@ def test_help_works(cli):
     assert result.returncode == 0
     for command in ("grad", "train", "export", "presets"):
         assert command in result.stdout
+
+
+def test_version(cli):
+    result = cli("--version")
+    assert result.returncode == 0
+    assert re.fullmatch(r"autodiff \d+\.\d+\.\d+\S*", result.stdout.strip()), result.stdout
 
 
 def test_an_internal_error_is_one_sentence_not_a_traceback(monkeypatch, capsys):

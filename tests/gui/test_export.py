@@ -1,0 +1,227 @@
+"""Snapshots, recordings, plot and CSV exports: open what was written and check it."""
+
+import csv
+import io
+import json
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+from PySide6.QtGui import QImage
+
+from autodiff_gui import export as export_mod
+from autodiff_gui.export import ExportError, ImageOptions, export_scene, headless_scene
+from autodiff_gui.recording import BACKWARD, ITERATIONS, gif_bytes, record
+from autodiff_gui.window import MainWindow
+from engine.presets import preset
+
+THREE_STEP = preset("three-step").program()
+
+
+@pytest.fixture
+def scene(qapp):
+    return headless_scene(THREE_STEP)
+
+
+def svg_texts(path):
+    root = ET.parse(path).getroot()
+    return " ".join(t.strip() for el in root.iter() for t in [el.text or ""] if t.strip())
+
+
+def distinct_colours(image: QImage, step: int = 3) -> int:
+    seen = set()
+    for y in range(0, image.height(), step):
+        for x in range(0, image.width(), step):
+            seen.add(image.pixel(x, y))
+    return len(seen)
+
+
+def test_svg_holds_the_labels_values_and_gradients_as_text(scene, tmp_path):
+    path = tmp_path / "graph.svg"
+    export_scene(scene, path)
+    text = svg_texts(path)
+    for label in ("w", "x", "y", "z", "e", "L"):
+        assert f" {label} " in f" {text} "
+    for number in ("value 4", "value -2", "grad  -4", "grad  1"):
+        assert number in text
+
+
+def test_png_has_the_requested_size_and_is_not_blank(scene, tmp_path):
+    r = scene.sceneRect()
+    for options, width in ((ImageOptions(scale=1), round(r.width())), (ImageOptions(scale=2), round(2 * r.width())),
+                           (ImageOptions(width=800), 800)):
+        path = tmp_path / f"g{width}.png"
+        export_scene(scene, path, options)
+        image = QImage(str(path))
+        assert image.width() == width
+        assert distinct_colours(image) > 50
+
+
+def test_transparent_png_has_transparent_corners(scene, tmp_path):
+    path = tmp_path / "t.png"
+    export_scene(scene, path, ImageOptions(transparent=True))
+    image = QImage(str(path))
+    assert image.hasAlphaChannel()
+    assert image.pixelColor(1, image.height() - 2).alpha() == 0
+    opaque = tmp_path / "o.png"
+    export_scene(scene, opaque)
+    assert QImage(str(opaque)).pixelColor(1, 1).alpha() == 255
+
+
+def test_pdf_is_one_page(scene, tmp_path):
+    path = tmp_path / "g.pdf"
+    export_scene(scene, path)
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF")
+    assert data.count(b"/Type /Page\n") + data.count(b"/Type /Page ") + data.count(b"/Type/Page") >= 1
+    assert b"/Count 1" in data
+
+
+def test_backward_step_2_shows_the_banner_for_dL_dz(qapp, tmp_path):
+    scene = headless_scene(THREE_STEP, backward_step=2)
+    assert scene.banner.text == "dL/dz = dL/de · de/dz = (-4) · (1) = -4"
+    path = tmp_path / "b2.svg"
+    export_scene(scene, path)
+    assert "dL/dz = dL/de · de/dz = (-4) · (1) = -4" in svg_texts(path)
+    assert headless_scene(THREE_STEP, backward_step=0).banner.text == "dL/dL = 1"
+    with pytest.raises(ExportError, match="past the last"):
+        headless_scene(THREE_STEP, backward_step=8)
+
+
+def test_unknown_suffix_and_unwritable_paths_leave_nothing(scene, tmp_path):
+    with pytest.raises(ExportError):
+        export_scene(scene, tmp_path / "graph.bmpx")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(OSError):
+        export_scene(scene, blocker / "graph.png")
+    assert sorted(os.listdir(tmp_path)) == ["a_file"]
+
+
+def test_a_full_disk_never_replaces_a_good_file(scene, tmp_path, monkeypatch):
+    good = tmp_path / "graph.png"
+    export_scene(scene, good)
+    before = good.read_bytes()
+
+    import engine.files as files
+
+    class Full(io.RawIOBase):
+        def __init__(self, fd):
+            os.close(fd)
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: io.BufferedWriter(Full(fd)))
+    with pytest.raises(OSError):
+        export_scene(scene, good)
+    monkeypatch.undo()
+    assert good.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["graph.png"]
+
+
+def test_record_backward_steps_writes_one_frame_per_step_and_a_gif(qapp, tmp_path):
+    paths = record(THREE_STEP, tmp_path / "frames", BACKWARD)
+    pngs = [p for p in paths if p.suffix == ".png"]
+    assert len(pngs) == 8  # the seed and the 7 multiplications
+    assert pngs[0].name == "frame_0001.png"
+    gif = tmp_path / "frames" / "run.gif"
+    assert gif in paths
+    from PIL import Image
+
+    with Image.open(gif) as im:
+        assert im.n_frames == 8
+
+
+def test_record_iterations_stops_when_cancelled(qapp, tmp_path):
+    from autodiff_gui.recording import RecordingCancelled
+
+    with pytest.raises(RecordingCancelled):
+        record(THREE_STEP, tmp_path / "f", ITERATIONS, count=10, gif=False,
+               progress=lambda done, total: done < 3)
+    assert len(list((tmp_path / "f").glob("*.png"))) == 3
+
+
+def test_gif_keeps_frames_that_differ(qapp):
+    frames = [export_mod.png_bytes(headless_scene(THREE_STEP, backward_step=k)) for k in range(3)]
+    from PIL import Image
+
+    with Image.open(io.BytesIO(gif_bytes(frames))) as im:
+        assert im.n_frames == 3
+
+
+# --- from the window -----------------------------------------------------------------------------
+@pytest.fixture
+def window(qtbot, settings):
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.load_default()
+    w.show()
+    qtbot.waitUntil(lambda: w.graph is not None)
+    yield w
+    w.close()
+
+
+def test_window_text_exports(window, qtbot, tmp_path):
+    with qtbot.waitSignal(window.iterationsShown, timeout=5000):
+        window.step_iteration()
+    assert window.export_snapshot(tmp_path / "g.mmd")
+    mmd = (tmp_path / "g.mmd").read_text()
+    assert mmd.startswith("flowchart LR")
+    for name in ("w", "x", "z", "y", "-1", "-y", "e", "L"):
+        assert f'["{name}' in mmd
+    assert window.export_snapshot(tmp_path / "g.dot")
+    dot = (tmp_path / "g.dot").read_text()
+    assert dot.startswith("digraph") and dot.count("-> op") == 7
+    assert window.export_snapshot(tmp_path / "g.json")
+    data = json.loads((tmp_path / "g.json").read_text(), parse_constant=lambda c: pytest.fail(c))
+    grads = {n["name"]: n["grad"] for n in data["nodes"]}
+    assert grads["w"] == -4 and grads["L"] == 1
+
+
+def test_window_snapshot_mid_backward_pass_is_one_moment(window, qtbot, tmp_path):
+    for _ in range(5):
+        window.step_one()
+    with qtbot.waitSignal(window.stepShown, timeout=5000):
+        window.step_one()
+    with qtbot.waitSignal(window.stepShown, timeout=5000):
+        window.step_one()
+    assert window.export_snapshot(tmp_path / "mid.json")
+    nodes = {n["name"]: n for n in json.loads((tmp_path / "mid.json").read_text())["nodes"]}
+    assert nodes["z"]["grad"] == -4 and nodes["e"]["grad"] == -4
+    assert nodes["w"]["grad"] is None  # not reached yet at this moment of the pass
+    assert window.export_snapshot(tmp_path / "mid.svg")
+    assert "dL/dz = dL/de · de/dz" in svg_texts(tmp_path / "mid.svg")
+
+
+def test_window_png_and_plot_and_csv(window, qtbot, tmp_path):
+    from autodiff_gui.worker import SPEEDS
+
+    window.speed_control.set_speed(len(SPEEDS) - 1)
+    with qtbot.waitSignal(window.runEnded, timeout=20000):
+        window.toggle_run()
+    assert window.export_snapshot(tmp_path / "g.png", ImageOptions(scale=2))
+    assert QImage(str(tmp_path / "g.png")).width() == round(2 * window.scene.sceneRect().width())
+    assert window.export_csv(tmp_path / "run.csv")
+    rows = list(csv.DictReader((tmp_path / "run.csv").open()))
+    assert len(rows) == len(window.records) == 70
+    assert [float(r["loss"]) for r in rows[:4]] == pytest.approx([4, 2.56, 1.6384, 1.048576])
+    assert [float(r["w"]) for r in rows[:4]] == pytest.approx([0, 0.4, 0.72, 0.976])
+    assert float(rows[0]["grad_w"]) == -4
+    assert window.export_plot(tmp_path / "loss.svg")
+    ET.parse(tmp_path / "loss.svg")
+    assert window.export_plot(tmp_path / "loss.png")
+    assert QImage(str(tmp_path / "loss.png")).width() > 100
+
+
+def test_window_export_errors_show_a_dialog_not_a_traceback(window, tmp_path, qtbot):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert not window.export_snapshot(blocker / "g.png")
+    assert "cannot write" in window.statusBar().currentMessage()
+    assert not window.export_snapshot(tmp_path / "g.unknown")
+    assert "no image extension" in window.statusBar().currentMessage()
+    assert {p.name for p in tmp_path.iterdir()} <= {"file", "settings.ini"}
