@@ -228,8 +228,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     trainer = Trainer(program, lr=lr)
     result = trainer.run(steps)
     if result.status == ERROR:
-        print(_training_error(program, trainer), file=sys.stderr)
-        print(f"autodiff: nothing written to {args.output}", file=sys.stderr)
+        print(f"{_training_error(program, trainer)}; nothing written to {args.output}",
+              file=sys.stderr)
         return EXIT_BAD_INPUT
     if result.status == DIVERGED:
         print(f"autodiff: {result.message}; nothing written to {args.output}", file=sys.stderr)
@@ -237,19 +237,64 @@ def cmd_export(args: argparse.Namespace) -> int:
     # a fresh forward and backward pass at the parameters after the last update
     ev = evaluate(program, trainer.values)
     if suffix in formats.TEXT_FORMATS:
-        ev.loss.backward()
-        text = formats.TEXT_FORMATS[suffix](ev.snapshot())
+        text = formats.TEXT_FORMATS[suffix](_graph_at(ev, args.backward_step))
         try:
             atomic_write(out, text)
         except OSError as exc:
             raise UserError(describe_os_error(out, exc)) from None
         print(f"wrote {out}")
         return EXIT_OK
-    raise UserError(f"{suffix} export needs the graph renderer, which is not built yet")
+    return _export_image(program, out, steps, lr, args)
+
+
+def _graph_at(ev, backward_step: int | None) -> GraphSnapshot:
+    """The graph after the whole backward pass, or frozen after its K-th multiplication (a
+    gradient not yet reached is NaN, written as null)."""
+    if backward_step is None:
+        ev.loss.backward()
+        return ev.snapshot()
+    before = ev.snapshot()
+    chain = list(backward_steps(ev.loss))
+    if not 0 <= backward_step <= len(chain):
+        raise UserError(f"--backward-step {backward_step} is past the last multiplication: this "
+                        f"backward pass has {len(chain)} (numbered 1 to {len(chain)}; 0 is the seed)")
+    grads = [math.nan] * len(before.nodes)
+    grads[before.root] = 1
+    for step in chain[:backward_step]:
+        grads[step.child] = step.child_grad_after
+    return before.with_values([n.data for n in before.nodes], grads)
+
+
+def _export_image(program: Program, out: Path, steps: int, lr: float, args: argparse.Namespace) -> int:
+    """PNG, SVG and PDF through the window's own scene renderer, on the offscreen platform when
+    there is no display; Qt is imported only here."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.scale is not None and not (args.scale > 0 and math.isfinite(args.scale)):
+        raise UserError(f"--scale must be a positive number, not {args.scale}")
+    if args.width is not None and args.width < 1:
+        raise UserError(f"--width must be a positive number of pixels, not {args.width}")
+    from PySide6.QtWidgets import QApplication
+
+    from .export import ExportError, ImageOptions, export_scene, headless_scene
+
+    app = QApplication.instance() or QApplication(["autodiff"])  # noqa: F841 (must stay alive)
+    try:
+        scene = headless_scene(program, steps, lr, args.backward_step)
+        export_scene(scene, out, ImageOptions(scale=args.scale or 1.0, width=args.width,
+                                              transparent=args.transparent))
+    except ExportError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(describe_os_error(out, exc)) from None
+    print(f"wrote {out}")
+    return EXIT_OK
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
     items = presets()
+    if not items:
+        raise UserError("no presets are installed; reinstall the package")
     width = max(len(p.name) for p in items)
     for p in items:
         print(f"{p.name.ljust(width)}  {p.description}")
@@ -286,6 +331,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="the file to write; its extension picks the format")
     p.add_argument("--steps", type=int, default=0, help="training steps before the snapshot (default 0)")
     p.add_argument("--lr", type=float, help="learning rate for those steps")
+    p.add_argument("--backward-step", type=int, metavar="K",
+                   help="freeze at the K-th chain-rule multiplication of the backward pass "
+                        "(1 is the first; 0 is the seed dL/dL = 1), with its highlight and formula")
+    p.add_argument("--width", type=int, metavar="PX", help="PNG width in pixels")
+    p.add_argument("--scale", type=float, metavar="S", help="PNG scale (default 1; 2 for slides)")
+    p.add_argument("--transparent", action="store_true", help="PNG with a transparent background")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("presets", help="list the shipped example programs")

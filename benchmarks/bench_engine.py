@@ -456,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"MLP 2-16-16-1 x {MLP_POINTS} pts, fwd+bwd, fresh process ({nodes:,} nodes)",
                      fmt_s(e), fmt_s(m), f"{ratio:.1f}x", f">= {MLP_TARGET_RATIO:g}x",
                      verdict(ratio >= MLP_TARGET_RATIO, MLP_TARGET_RATIO / ratio)))
-        parts = {k: "/".join(fmt_s(median(runs[k], part)) for part in ("forward", "backward", "gc"))
+        parts = {k: " / ".join(fmt_s(median(runs[k], part)) for part in ("forward", "backward", "gc"))
                  for k in ("engine", "micrograd")}
         rows.append(("  of which forward / backward / in the cyclic GC", parts["engine"],
                      parts["micrograd"], "", "", ""))
@@ -496,9 +496,9 @@ def main(argv: list[str] | None = None) -> int:
                            ("trainer-steps", "Trainer.steps (observed), three-step preset")):
             t = median(runs[kind])
             rows.append((f"  {what}", f"{fmt_s(t)} = {1 / t:,.0f} it/s", "", "", "", ""))
-        checks.append(("three-step: both engines end at the same w",
-                       runs["engine"][0]["w"] == runs["micrograd"][0]["w"]
-                       and abs(runs["engine"][0]["w"] - 2.0) < 1e-12))
+        w_engine, w_micrograd = runs["engine"][0]["w"], runs["micrograd"][0]["w"]
+        checks.append(("three-step: both engines reach the same w = 2",
+                       close([w_engine], [w_micrograd]) and abs(w_engine - 2.0) < 1e-12))
         checks.append(("Trainer ran every iteration (no early stop)",
                        all(r["status"] in ("running", "max_steps")
                            for r in runs["trainer"] + runs["trainer-steps"])))

@@ -12,11 +12,13 @@ Tagawa and Toda (1981), which Graphviz's dot and dagre follow too:
    it is routed between the boxes instead of through them.
 3. **Order within columns.** A depth-first walk from the loss, inputs in their order, gives a
    drawing with no crossings for a tree, input 0 above input 1. Barycenter sweeps, left to right
-   and right to left, then undo the crossings a shared node makes; the best order found is kept.
-4. **Coordinates.** Brandes and Köpf's vertical alignment joins each item to its upper median input
-   into a block drawn on one horizontal line, so the tutorial's ``w → × → z → + → e → x² → L`` is
-   straight and a long edge is a straight run. Blocks are packed from the top, then each is pulled
-   toward its neighbours as far as the column order leaves room.
+   and right to left, each followed by transposes of neighbours (as in dot), then undo most of
+   the crossings a shared node makes; the best order found is kept.
+4. **Coordinates.** Brandes and Köpf's vertical alignment joins each item to its upper median
+   input into a block drawn on one horizontal line, so the tutorial's ``w → × → z → + → e → x² →
+   L`` is straight and a long edge is a straight run. Blocks are packed from the top, then each is
+   pulled toward its neighbours as far as the column order leaves room. Columns are as wide as
+   their widest item and items are centred in them; boxes and circles on one line share a centre.
 
 Coordinates are scene units: x grows to the right, y downwards.
 """
@@ -36,7 +38,7 @@ BOX, CIRCLE, DUMMY = "box", "op", "dummy"
 
 #: How many ordering sweeps at most; each is one pass over every column.
 SWEEPS = 40
-#: How far apart (scene units) the ends of two edges from one box to one circle are drawn.
+#: How far apart (scene units) two edges from one box to one circle leave the box.
 PARALLEL_SPREAD = 12.0
 #: Passes that pull blocks toward their neighbours after the top-down packing.
 PULL_PASSES = 8
@@ -147,10 +149,11 @@ def _box_columns(graph: GraphSnapshot) -> list[int]:
         free[node.id] = node.kind != PARAM and all(free[c] for c in node.children)
     for node in reversed(nodes):  # users are settled before the nodes they use
         if free[node.id] and users[node.id]:
-            latest = min(column[u] for u in users[node.id]) - 2  # just left of the first user's circle
+            # just left of the circle of its first user
+            latest = min(column[u] for u in users[node.id]) - 2
             column[node.id] = max(column[node.id], latest)
     others = [column[n.id] for n in nodes if n.id != graph.root]
-    if others and max(others) >= column[graph.root]:  # only in a graph with parts the loss doesn't use
+    if others and max(others) >= column[graph.root]:  # only when some node is not used by the loss
         column[graph.root] = max(others) + 2
     return column
 
@@ -313,8 +316,7 @@ def _transpose(grid: _Grid, columns: list[list[int]], pos: list[int], rounds: in
                     changed[k] = True
         if not any(changed):
             return
-        dirty = [changed[k] or (k > 0 and changed[k - 1]) or (k + 1 < len(columns) and changed[k + 1])
-                 for k in range(len(columns))]
+        dirty = [any(changed[max(k - 1, 0):k + 2]) for k in range(len(columns))]
 
 
 def _reorder(column: list[int], keys: dict, pos: list[int]) -> None:
@@ -471,15 +473,16 @@ def _assemble(graph: GraphSnapshot, grid: _Grid, centres: list[float], op_size: 
     edge_points = {}
     for (child, parent, i), chain in grid.chain.items():
         box, circle = boxes[child], ops[parent]
+        # Parallel edges leave their box apart, so each can be seen (and highlighted) on its own.
+        # They all end at the circle's left end: any other point of the rim can be reached, by an
+        # edge coming steeply from far above or below, only through the circle or its neighbours.
         twins = parallel[(child, parent)]
-        # parallel edges leave and reach their ends apart, so each shows (and labels) on its own
-        shift = (twins.index(i) - (len(twins) - 1) / 2) * min(PARALLEL_SPREAD, circle.h / len(twins))
+        shift = (twins.index(i) - (len(twins) - 1) / 2) * min(PARALLEL_SPREAD, box.h / len(twins))
         points = [(box.x + box.w, box.cy + shift)]
         for dummy in chain:
             k, y = grid.column[dummy], centres[dummy] - top
             points += [(lefts[k], y), (lefts[k] + widths[k], y)]
-        r = circle.w / 2
-        points.append((circle.cx - math.sqrt(max(r * r - shift * shift, 0.0)), circle.cy + shift))
+        points.append((circle.x, circle.cy))
         edge_points[(child, parent, i)] = points
     width = lefts[-1] + widths[-1] if widths else 0.0
     return Layout(boxes, ops, layers, width, bottom - top, edge_points, tuple(lefts))

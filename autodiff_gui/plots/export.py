@@ -109,7 +109,6 @@ def _size_of(widget: QWidget) -> QSize:
     return size
 
 
-
 def _render(widget: QWidget, painter: QPainter) -> None:
     """Paint ``widget`` and its children with ``painter``, at the painter's origin.
 

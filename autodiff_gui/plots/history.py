@@ -21,7 +21,7 @@ and the numbers all read from it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,6 +152,14 @@ class History:
             params=params,
             status=self._statuses[int(self._status[i])],
         )
+
+    def records(self) -> Iterator[IterationRecord]:
+        """The stored iterations as records, oldest first (for a CSV export, say).
+
+        Built one at a time from the arrays, so a long run is not copied into objects all at once.
+        """
+        for i in range(self._n):
+            yield self.record_at(i)
 
     def last(self) -> IterationRecord | None:
         """The newest record, exactly as appended (never thinned), or None when empty."""

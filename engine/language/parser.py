@@ -75,6 +75,11 @@ def parse(source: str, name: str = "<program>") -> Program:
         line = exc.lineno or 1
         col = exc.offset or 1  # 1-based, in characters for text source
         raise ProgramError(_syntax_message(exc), line, col, source_name=name) from None
+    except UnicodeEncodeError as exc:  # a lone surrogate, which no file can hold
+        lines = re.split(r"\r\n|\r|\n", source[:exc.start])
+        bad = f"U+{ord(source[exc.start]):04X}"
+        raise ProgramError(f"the program contains a character that is not text ({bad})",
+                           len(lines), len(lines[-1]) + 1, source_name=name) from None
     except (ValueError, MemoryError, RecursionError, OverflowError) as exc:
         raise ProgramError(f"the program cannot be read: {_plain(exc)}", source_name=name) from None
 

@@ -97,12 +97,56 @@ def test_diverged_training_writes_nothing_and_keeps_the_old_file(cli, tmp_path):
     assert out.read_text(encoding="utf-8") == "{}\n"
 
 
-def test_image_formats_are_not_built_yet_and_write_nothing(cli, tmp_path):
-    out = tmp_path / "graph.svg"
-    result = cli("export", "three-step", "-o", out)
-    if result.returncode == 0:
-        pytest.skip("the graph renderer exists now; its tests cover .svg")
+def test_a_program_error_during_training_writes_nothing(cli, tmp_path):
+    out = tmp_path / "graph.dot"
+    result = cli("export", "-", "--lr", "5", "--steps", "3", "-o", out,
+                 stdin="w = Value(2.0)\nL = log(w)\n")
+    line = assert_one_sentence_error(result)
+    assert line.startswith("<stdin>:2:5: error: log: ") and "nothing written" in line, line
+    assert not out.exists()
+
+
+def _svg_text(path) -> str:
+    import xml.etree.ElementTree as ET
+    return " ".join((el.text or "").strip() for el in ET.parse(path).getroot().iter())
+
+
+def test_svg_png_pdf_through_the_scene_renderer_without_a_display(cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    svg = tmp_path / "g.svg"
+    assert cli("export", "three-step", "-o", svg, "--steps", "1").returncode == 0
+    text = _svg_text(svg)
+    for label in ("w", "x", "y", "z", "e", "L"):
+        assert f" {label} " in f" {text} "
+    assert "value 0.4" in text and "grad  -3.2" in text and "value 2.56" in text
+    png = tmp_path / "g.png"
+    assert cli("export", "three-step", "-o", png, "--width", "900", "--transparent").returncode == 0
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(data[16:20], "big") == 900  # IHDR width
+    pdf = tmp_path / "g.pdf"
+    assert cli("export", "three-step", "-o", pdf).returncode == 0
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_backward_step_freezes_the_snapshot_with_its_banner(cli, tmp_path):
+    svg = tmp_path / "b.svg"
+    assert cli("export", "three-step", "-o", svg, "--backward-step", "2").returncode == 0
+    assert "dL/dz = dL/de · de/dz = (-4) · (1) = -4" in _svg_text(svg)
+    js = tmp_path / "b.json"
+    assert cli("export", "three-step", "-o", js, "--backward-step", "2").returncode == 0
+    grads = {n["name"]: n["grad"] for n in strict_json(js.read_text())["nodes"]}
+    assert grads["z"] == -4 and grads["e"] == -4 and grads["L"] == 1 and grads["w"] is None
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".json"])
+def test_backward_step_past_the_last_is_an_error(cli, tmp_path, suffix):
+    out = tmp_path / f"b{suffix}"
+    result = cli("export", "three-step", "-o", out, "--backward-step", "8")
+    assert result.returncode == 2
     assert_one_sentence_error(result)
+    assert "past the last" in result.stderr
     assert not out.exists()
 
 

@@ -256,6 +256,14 @@ def test_null_bytes_surrogates_and_control_characters(source):
     reject(source)
 
 
+def test_a_lone_surrogate_is_located():
+    e = reject("a = 1\nL = \ud800 + a\n")
+    assert (e.line, e.column) == (2, 5)
+    assert "U+D800" in e.message
+    e = reject("a = 1\r\nL = a # \udcff\n")
+    assert (e.line, e.column) == (2, 9)
+
+
 @pytest.mark.parametrize("source", [
     "L = ((((((((((1\n",
     "L = )\n",

@@ -1,7 +1,7 @@
 """The loss and parameter plots: the run's history, the curves panel, and SVG/PNG export.
 
-The History tests need no Qt (the module must not import it); the panel tests drive a real
-CurvesPanel offscreen with pytest-qt.
+The History tests use no Qt (and check that its module imports none); the panel tests drive a
+real CurvesPanel offscreen with pytest-qt.
 """
 
 from __future__ import annotations
@@ -14,8 +14,20 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
+from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
+from autodiff_gui.plots.curves import (
+    LOSS_TITLE,
+    MAX_GHOSTS,
+    PARAMS_TITLE,
+    CurvesPanel,
+    format_number,
+    plottable,
+)
+from autodiff_gui.plots.export import export_plot_png, export_plot_svg
 from autodiff_gui.plots.history import DEFAULT_CAP, History
 from engine.records import IterationRecord, ParamState
 
@@ -90,6 +102,7 @@ def test_history_round_trips_records_exactly() -> None:
     history = History(["m", "b"])
     history.extend(records)
     assert [history.record_at(i) for i in range(len(history))] == records
+    assert list(history.records()) == records
     assert history.status == "converged"
 
 
@@ -197,19 +210,6 @@ def test_history_index_at_finds_the_stored_iteration_at_or_before() -> None:
 
 # --- CurvesPanel ----------------------------------------------------------------------------------
 
-from PySide6.QtGui import QColor, QImage, QPalette  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from autodiff_gui.plots.curves import (  # noqa: E402
-    LOSS_TITLE,
-    MAX_GHOSTS,
-    PARAMS_TITLE,
-    CurvesPanel,
-    format_number,
-    plottable,
-)
-from autodiff_gui.plots.export import export_plot_png, export_plot_svg  # noqa: E402
-
 
 @pytest.fixture
 def panel(qtbot) -> CurvesPanel:
@@ -273,8 +273,6 @@ def test_append_in_batches_equals_set_records(panel: CurvesPanel, qtbot) -> None
 
 
 def test_each_batch_updates_each_curve_with_one_set_data(panel: CurvesPanel, monkeypatch) -> None:
-    import pyqtgraph as pg
-
     calls: list[int] = []
     original = pg.PlotDataItem.setData
 
@@ -425,8 +423,9 @@ def test_both_plots_span_the_whole_run(panel: CurvesPanel, qtbot) -> None:
 def test_many_iterations_are_downsampled_for_drawing(panel: CurvesPanel, qtbot) -> None:
     n = 100_000
     w = 2.0 - 2.0 * 0.8 ** np.arange(n)
+    loss, grad = (w - 2.0) ** 2, 2.0 * (w - 2.0)
     records = [
-        IterationRecord(i, 0.1, float((w[i] - 2.0) ** 2), (ParamState("w", float(w[i]), float(2 * (w[i] - 2))),))
+        IterationRecord(i, 0.1, float(loss[i]), (ParamState("w", float(w[i]), float(grad[i])),))
         for i in range(n)
     ]
     for start in range(0, n, 5000):
@@ -444,7 +443,7 @@ def test_a_shared_history_is_the_single_store(qtbot) -> None:
     widget = CurvesPanel(history=history)
     qtbot.addWidget(widget)
     assert widget.history is history
-    assert widget.loss_data()[1].tolist() == TUTORIAL_LOSS[:2]  # a run already stored is shown
+    assert widget.loss_data()[1] == pytest.approx(TUTORIAL_LOSS[:2])  # a run already stored is shown
     history.extend(tutorial_records()[2:])  # the window appends to the store itself …
     widget.refresh()  # … and asks the plots to redraw
     assert widget.loss_data()[1] == pytest.approx(TUTORIAL_LOSS)
@@ -525,7 +524,9 @@ def test_png_export_has_the_scaled_size_and_is_not_blank(panel: CurvesPanel, qtb
 
 
 @pytest.mark.parametrize("export", [export_plot_svg, export_plot_png])
-def test_export_to_an_unwritable_path_raises_and_leaves_nothing(panel: CurvesPanel, tmp_path: Path, export) -> None:
+def test_export_to_an_unwritable_path_raises_and_leaves_nothing(
+    panel: CurvesPanel, tmp_path: Path, export
+) -> None:
     panel.append(tutorial_records())
     missing = tmp_path / "no such folder" / "plot.out"
     with pytest.raises(OSError):
@@ -539,8 +540,6 @@ def test_export_to_an_unwritable_path_raises_and_leaves_nothing(panel: CurvesPan
 
 
 def test_the_context_menu_saves_with_our_exporter(panel: CurvesPanel, tmp_path: Path, monkeypatch) -> None:
-    from PySide6.QtWidgets import QFileDialog, QMessageBox
-
     panel.append(tutorial_records())
     actions = panel.loss_widget().scene().contextMenu
     assert [a.text() for a in actions] == ["Save plots as image…"]  # not pyqtgraph's broken "Export..."
@@ -553,9 +552,8 @@ def test_the_context_menu_saves_with_our_exporter(panel: CurvesPanel, tmp_path: 
 
     warnings: list[str] = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warnings.append(text))
-    monkeypatch.setattr(
-        QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "gone" / "p.svg"), "SVG image (*.svg)")
-    )
+    missing = str(tmp_path / "gone" / "p.svg")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (missing, "SVG image (*.svg)"))
     actions[0].trigger()
     assert len(warnings) == 1 and warnings[0].startswith("cannot write")
     assert sorted(os.listdir(tmp_path)) == ["chosen.png"]
