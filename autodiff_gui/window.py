@@ -54,7 +54,6 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.file_path: Path | None = None
         self.program: Program | None = None
-        self.records: list[IterationRecord] = []
         self.graph: GraphSnapshot | None = None
         self.state = RunState(False, "idle", 0, False)
         self._forward_total = 0
@@ -314,12 +313,16 @@ class MainWindow(QMainWindow):
     def _toggle_log(self, on: bool) -> None:
         self.curves.set_log_scale(on)
 
+    @property
+    def records(self) -> list[IterationRecord]:
+        """The run so far; the plots' History is the one store (bounded on long runs)."""
+        return list(self.curves.history.records())
+
     # --- records in ---------------------------------------------------------------------------------
     def _on_graph_reset(self, graph: GraphSnapshot | None) -> None:
         if graph is None:
             return
         self.graph = graph
-        self.records = []
         self.scene.show_graph(graph, grads_known=False)
         self._forward_total = sum(1 for n in graph.nodes if n.children)
         self._backward_total = sum(len(n.children) for n in graph.nodes)
@@ -376,7 +379,6 @@ class MainWindow(QMainWindow):
     def _on_iterations_done(self, records: list[IterationRecord], graph: GraphSnapshot | None) -> None:
         if not records:
             return
-        self.records.extend(records)
         self.curves.append(records)
         if graph is not None:
             self.graph = graph
@@ -388,7 +390,9 @@ class MainWindow(QMainWindow):
             self.scene.set_banner(title, text)
             self.step_label.setText(f"{title}:  {text}")
         else:
-            self.scene.set_banner(f"Iteration {last.iteration}", self.readout.text())
+            self.scene.set_banner(f"Running · iteration {last.iteration}", self.readout.text())
+            self.step_label.setText(f"Running gradient descent: iteration {last.iteration} "
+                                    f"(Space pauses)")
         self.iterationsShown.emit(records)
 
     def _show_readout(self, record: IterationRecord | None) -> None:
@@ -407,6 +411,8 @@ class MainWindow(QMainWindow):
 
     def _on_run_finished(self, status: str, message: str) -> None:
         self.status_label.setText(message)
+        self.step_label.setText(f"{message[:1].upper()}{message[1:]}. Ctrl+R starts again; "
+                                f"try another learning rate")
         color = {CONVERGED: "#1a9e55", DIVERGED: "#d1242f"}.get(status, "")
         self.status_label.setStyleSheet(f"color: {color}; font-weight: bold;" if color else "")
         self.statusBar().showMessage(message)

@@ -21,8 +21,9 @@ from engine.records import ChainRuleStep, ForwardStep
 from .items import COMPUTING, NONE, RECEIVING, SELECTED, UPSTREAM, Banner, Edge, OpCircle, Theme, ValueBox
 from .layout import layered_layout
 
-BOX_SIZE = (136.0, 58.0)
+BOX_SIZE = (156.0, 58.0)
 OP_SIZE = 36.0
+H_GAP = 64.0  # room for a local-gradient label on the short edge into a circle
 BANNER_GAP = 74.0
 
 _KIND_WORDS = {"param": "a parameter (trained by gradient descent)",
@@ -67,7 +68,7 @@ class GraphScene(QGraphicsScene):
                      *self.results.values()]:
             self.removeItem(item)
         self.boxes, self.ops, self.edges, self.results, self._roles = {}, {}, {}, {}, {}
-        layout = layered_layout(graph, box_size=BOX_SIZE, op_size=OP_SIZE)
+        layout = layered_layout(graph, box_size=BOX_SIZE, op_size=OP_SIZE, h_gap=H_GAP)
         for n in graph.nodes:
             p = layout.boxes[n.id]
             box = ValueBox(QRectF(p.x, p.y, p.w, p.h), self.theme, n.kind)
@@ -243,7 +244,7 @@ class GraphScene(QGraphicsScene):
                 if edge is None:
                     continue
                 lname = g.local_grad_name(node_id, c)
-                edge.set_label(format_number(local) if known else "")
+                edge.set_label(format_number(local, 4) if known else "")
                 edge.setToolTip(
                     f"local gradient {_html(lname)} = {format_number(local) if known else '?'}<br>"
                     f"how much {_html(node.name)} changes per unit change of {_html(g.nodes[c].name)};"

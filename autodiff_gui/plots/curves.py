@@ -204,8 +204,11 @@ class CurvesPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(header)
-        layout.addWidget(self._loss_widget, 1)
-        layout.addWidget(self._param_widget, 1)
+        plots = QHBoxLayout()  # side by side: the window gives the plots a wide, short strip
+        plots.setSpacing(6)
+        plots.addWidget(self._loss_widget, 1)
+        plots.addWidget(self._param_widget, 1)
+        layout.addLayout(plots, 1)
 
         # pyqtgraph's own "Export..." entry in the plots' context menu offers its SVG exporter,
         # which raises on PySide6 6.11/6.12 (pyqtgraph issue 3495): offer ours instead.

@@ -1,0 +1,97 @@
+"""A moment of a run, rebuilt from the parameter values alone.
+
+A run stores only its parameters per iteration (a few numbers); the graph, the forward steps and
+every chain-rule multiplication of any iteration are recomputed from them on demand. So a learner
+can travel back to any recorded moment while memory stays bounded by the history's own cap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .graph import GraphSnapshot, backward_steps, forward_steps
+from .language import Program, evaluate
+from .records import ChainRuleStep, ForwardStep
+from .value import topological_order
+
+
+@dataclass(frozen=True)
+class Moment:
+    """Iteration ``iteration`` of a run, ``position`` records into it.
+
+    ``position`` counts the iteration's records: 0 is "the forward pass has not begun",
+    ``len(forward)`` is "forward pass done", ``len(forward) + k`` is "after the k-th chain-rule
+    multiplication", and ``complete`` (the default) is the whole backward pass done.
+    """
+
+    program: Program = field(repr=False)
+    iteration: int
+    lr: float
+    param_names: tuple[str, ...]
+    values: tuple[float, ...]  # the parameters before this iteration's update
+    param_nodes: tuple[int, ...]  # each parameter's node id in the graph (-1: the loss ignores it)
+    before: GraphSnapshot = field(repr=False)  # after the forward pass; gradients 0
+    after: GraphSnapshot = field(repr=False)  # after the whole backward pass
+    forward: tuple[ForwardStep, ...] = field(repr=False)
+    chain: tuple[ChainRuleStep, ...] = field(repr=False)
+    position: int = -1
+
+    def __post_init__(self) -> None:
+        if self.position < 0 or self.position > self.complete:
+            object.__setattr__(self, "position", self.complete)
+
+    @property
+    def complete(self) -> int:
+        return len(self.forward) + len(self.chain)
+
+    @property
+    def loss(self) -> float:
+        return self.after.nodes[self.after.root].data
+
+    @property
+    def grads(self) -> tuple[float, ...]:
+        """dL/dθ for each parameter, after the whole backward pass."""
+        return tuple(self.after.nodes[i].grad if i >= 0 else 0.0 for i in self.param_nodes)
+
+    @property
+    def next_values(self) -> tuple[float, ...]:
+        """The parameters after this iteration's update θ ← θ - lr·dL/dθ."""
+        return tuple(v - self.lr * g for v, g in zip(self.values, self.grads))
+
+    @property
+    def forward_done(self) -> int:
+        return min(self.position, len(self.forward))
+
+    @property
+    def chain_done(self) -> int:
+        return max(0, self.position - len(self.forward))
+
+    def at(self, position: int) -> Moment:
+        """The same iteration at another position."""
+        from dataclasses import replace
+        return replace(self, position=max(0, min(position, self.complete)))
+
+    def shown_grads(self) -> list[float]:
+        """Each node's gradient at this position of the backward pass (NaN: not reached yet)."""
+        grads = [math.nan] * len(self.after.nodes)
+        if self.chain_done > 0 or self.position == self.complete:
+            grads[self.after.root] = 1
+        for step in self.chain[:self.chain_done]:
+            grads[step.child] = step.child_grad_after
+        return grads
+
+
+def replay(program: Program, values: Sequence[float] | None = None, iteration: int = 0,
+           lr: float = 0.1, position: int = -1) -> Moment:
+    """Rebuild a moment: one forward pass and one recorded backward pass at ``values``."""
+    ev = evaluate(program, values)
+    before = ev.snapshot()
+    chain = tuple(backward_steps(ev.loss))
+    after = ev.snapshot()
+    names = tuple(name for name, _ in ev.params)
+    index = {id(v): i for i, v in enumerate(topological_order(ev.loss))}
+    nodes = tuple(index.get(id(v), -1) for _, v in ev.params)
+    return Moment(program, iteration, lr, names, tuple(ev.param_values()), nodes, before, after,
+                  tuple(forward_steps(before)), chain, position)
