@@ -10,7 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QFileDialog, QFrame, QHBoxLayout,
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QDockWidget, QFileDialog, QFrame,
+                               QHBoxLayout, QTabWidget,
                                QLabel, QLineEdit, QMainWindow, QMessageBox, QPlainTextEdit,
                                QProgressDialog,
                                QSplitter, QTextEdit, QToolBar, QVBoxLayout, QWidget)
@@ -21,6 +22,7 @@ from engine.graph import GraphSnapshot, format_number, formula
 from engine.language import Program, ProgramError, evaluate
 from engine.presets import DEFAULT, preset
 from engine.records import ChainRuleStep, ForwardStep, IterationRecord
+from engine.replay import Moment, replay
 from engine.train import CONVERGED, DIVERGED, RUNNING, IterationStart, quadratic_minimum
 
 from .canvas.scene import GraphScene
@@ -32,6 +34,9 @@ from .export_dialog import RecordDialog, SnapshotDialog
 from .plots.export import export_plot_png, export_plot_svg
 from .recording import ITERATIONS, RecordingCancelled, record
 from .plots.curves import CurvesPanel
+from .panels.ledger import LedgerPanel
+from .panels.source import SourcePanel
+from .timeline import Timeline, position_text
 from .worker import DEFAULT_CAP, DEFAULT_SPEED, EngineThread, RunState
 
 APP_NAME = "Autodiff GUI"
@@ -47,6 +52,8 @@ class MainWindow(QMainWindow):
     runEnded = Signal(str, str)
     #: emitted after a freshly loaded or reset graph is on the canvas
     graphShown = Signal(object)
+    #: emitted after time travel put the window at a moment
+    momentShown = Signal(object)
 
     def __init__(self, settings: QSettings | None = None, lr: float | None = None) -> None:
         super().__init__()
@@ -55,6 +62,9 @@ class MainWindow(QMainWindow):
         self.file_path: Path | None = None
         self.program: Program | None = None
         self.graph: GraphSnapshot | None = None
+        self.moment: Moment | None = None  # what the canvas and the panels show
+        self._pending_record: IterationRecord | None = None  # a moment to rebuild lazily
+        self.live = True  # False while the learner travels back in time
         self.state = RunState(False, "idle", 0, False)
         self._forward_total = 0
         self._backward_total = 0
@@ -86,6 +96,22 @@ class MainWindow(QMainWindow):
         self.view = GraphView(self.scene)
         self.editor = EditorPanel()
         self.curves = CurvesPanel()
+        self.timeline = Timeline()
+        self.ledger = LedgerPanel()
+        self.source_panel = SourcePanel()
+        self.teach = QTabWidget()
+        self.teach.setObjectName("teachTabs")
+        self.teach.setDocumentMode(True)
+        self.teach.addTab(self.ledger, "Ledger")
+        self.teach.addTab(self.source_panel, "Backward code")
+        self.teach_dock = QDockWidget("Learn", self)
+        self.teach_dock.setObjectName("learnDock")
+        self.teach_dock.setWidget(self.teach)
+        self.teach_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                    | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.teach_dock)
+        self.bottom = QSplitter(Qt.Orientation.Horizontal)
+        self.bottom.addWidget(self.curves)
 
         self.lr_control = LearningRateControl(lr)
         self.speed_control = SpeedControl(int(self.settings.value("speed", DEFAULT_SPEED)))
@@ -130,6 +156,7 @@ class MainWindow(QMainWindow):
         col.addWidget(line)
         col.addWidget(self.step_label)
         col.addWidget(self.view, 1)
+        col.addWidget(self.timeline)
         col.addWidget(self.readout)
         col.addWidget(self.status_label)
         for lbl in (self.step_label, self.readout, self.status_label):
@@ -137,7 +164,7 @@ class MainWindow(QMainWindow):
 
         self.right = QSplitter(Qt.Orientation.Vertical)
         self.right.addWidget(centre)
-        self.right.addWidget(self.curves)
+        self.right.addWidget(self.bottom)
         self.right.setStretchFactor(0, 3)
         self.right.setStretchFactor(1, 1)
         self.right.setSizes([600, 300])
@@ -146,10 +173,20 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.right)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 5)
-        self.splitter.setSizes([380, 1100])
+        self.splitter.setSizes([340, 1000])
         self.setCentralWidget(self.splitter)
+        self.resizeDocks([self.teach_dock], [400], Qt.Orientation.Horizontal)
         self.statusBar().showMessage("Ready")
-        self.resize(1480, 940)
+        self.resize(1560, 960)
+        self.timeline.iterationChosen.connect(self.travel_to_iteration)
+        self.timeline.positionChosen.connect(self.travel_to_position)
+        self.timeline.liveRequested.connect(self.back_to_live)
+        self.ledger.positionRequested.connect(self.travel_to_position)
+        self.teach.currentChanged.connect(lambda _: self._push_moment_to_panels())
+        self._panel_timer = QTimer(self)
+        self._panel_timer.setSingleShot(True)
+        self._panel_timer.setInterval(120)  # panels follow a fast run ~8 times a second
+        self._panel_timer.timeout.connect(self._push_moment_to_panels)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -202,6 +239,11 @@ class MainWindow(QMainWindow):
                                        "Plot the loss on a logarithmic axis")
         self.log_action.setCheckable(True)
         self.focus_canvas_action = self._action("Focus the &canvas", self.view.setFocus, "Esc")
+        self.keep_action = self._action("&Keep this run for comparison", self.keep_run, "Ctrl+K",
+                                        "Keep the loss and parameter curves of this run as a "
+                                        "labelled ghost, to compare learning rates")
+        self.clear_ghosts_action = self._action("Clear &kept runs", self.clear_kept_runs, None,
+                                                "Remove every kept ghost curve")
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
@@ -215,9 +257,13 @@ class MainWindow(QMainWindow):
         run_menu = menu.addMenu("&Run")
         run_menu.addActions([self.run_action, self.step_action, self.iteration_action,
                              self.reset_action])
+        run_menu.addSeparator()
+        run_menu.addActions([self.keep_action, self.clear_ghosts_action])
         view_menu = menu.addMenu("&View")
         view_menu.addActions([self.fit_action, self.zoom_in_action, self.zoom_out_action,
                               self.log_action, self.focus_canvas_action])
+        view_menu.addSeparator()
+        view_menu.addAction(self.teach_dock.toggleViewAction())
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("&How to use", self._show_help))
 
@@ -227,7 +273,7 @@ class MainWindow(QMainWindow):
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         bar.addActions([self.run_action, self.step_action, self.iteration_action, self.reset_action])
         bar.addSeparator()
-        bar.addAction(self.fit_action)
+        bar.addActions([self.keep_action, self.fit_action])
         self.addToolBar(bar)
         self._update_recent_menu()
 
@@ -288,6 +334,7 @@ class MainWindow(QMainWindow):
 
     # --- commands -----------------------------------------------------------------------------------
     def toggle_run(self) -> None:
+        self.live = True
         if self.state.running:
             self.engine.pauseRequested.emit()
             self.statusBar().showMessage("Paused")
@@ -296,9 +343,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Running gradient descent…")
 
     def step_one(self) -> None:
+        self.live = True
         self.engine.stepRequested.emit()
 
     def step_iteration(self) -> None:
+        self.live = True
         self.engine.iterationRequested.emit()
 
     def reset(self) -> None:
@@ -335,6 +384,14 @@ class MainWindow(QMainWindow):
         self.step_label.setText(hint)
         self.status_label.setText("")
         self._show_readout(None)
+        self.live = True
+        if self.program is not None:
+            try:
+                m = replay(self.program, None, 0, self.lr_control.lr())
+                self._set_moment(m.at(len(m.forward)))
+            except ProgramError:
+                pass
+        self._sync_timeline()
         self.graphShown.emit(graph)
 
     def _param_names(self) -> list[str]:
@@ -358,17 +415,24 @@ class MainWindow(QMainWindow):
         return {name: float(f"{v:.9g}") for (name, _), v in zip(ev.params, target)}
 
     def _on_iteration_started(self, start: IterationStart) -> None:
+        self.live = True
+        if self.program is not None:
+            self._set_moment(replay(self.program, start.values, start.iteration, start.lr, 0))
         self.graph = start.graph
         self.scene.begin_iteration(start.graph)
         self.step_label.setText(f"Iteration {start.iteration}, step 1 · forward pass: compute each "
                                 f"node from its inputs, and the local gradients along the way")
 
     def _on_forward_step(self, step: ForwardStep) -> None:
+        if self.moment is not None:
+            self._set_moment(self.moment.at(step.number))
         self.scene.show_forward_step(step, self._forward_total)
         self.step_label.setText(f"Forward step {step.number} of {self._forward_total}:  "
                                 f"{self.scene.banner.text}")
 
     def _on_chain_rule_step(self, step: ChainRuleStep) -> None:
+        if self.moment is not None:
+            self._set_moment(self.moment.at(len(self.moment.forward) + step.number))
         graph = self.scene.graph
         text = formula(graph, step)
         self.scene.show_chain_rule_step(step, text, self._backward_total)
@@ -384,6 +448,10 @@ class MainWindow(QMainWindow):
             self.graph = graph
             self.scene.show_graph(graph)
         last = records[-1]
+        self.live = True
+        self._pending_record = last
+        self._panel_timer.start()
+        self._sync_timeline()
         self._show_readout(last)
         if len(records) == 1:
             title, text = update_text(last)
@@ -394,6 +462,129 @@ class MainWindow(QMainWindow):
             self.step_label.setText(f"Running gradient descent: iteration {last.iteration} "
                                     f"(Space pauses)")
         self.iterationsShown.emit(records)
+
+    # --- moments and time travel ----------------------------------------------------------------
+    def _set_moment(self, moment: Moment) -> None:
+        self.moment = moment
+        self._pending_record = None
+        self._sync_timeline()
+        self._panel_timer.start()
+
+    def _moment_from_record(self, record: IterationRecord) -> Moment | None:
+        if self.program is None:
+            return None
+        try:
+            return replay(self.program, [p.data for p in record.params], record.iteration, record.lr)
+        except ProgramError:
+            return None
+
+    def current_moment(self) -> Moment | None:
+        """The moment shown, rebuilt from the last record if a fast run left it pending."""
+        if self._pending_record is not None:
+            m = self._moment_from_record(self._pending_record)
+            self._pending_record = None
+            if m is not None:
+                self.moment = m
+        return self.moment
+
+    def _push_moment_to_panels(self) -> None:
+        m = self.current_moment()
+        if m is None:
+            return
+        panel = self.teach.currentWidget()
+        if panel is not None and hasattr(panel, "set_moment"):
+            panel.set_moment(m)
+        self._sync_timeline()
+
+    def _sync_timeline(self) -> None:
+        history = self.curves.history
+        arrays = history.arrays(copy=False)
+        self.timeline.set_iterations(arrays.iterations, history.decimated)
+        m = self.moment
+        if self._pending_record is not None or m is None:
+            n = len(arrays.iterations)
+            self.timeline.set_moment_position(n - 1, 0, 0, 0, self.live)
+            return
+        index = history.index_at(m.iteration) if len(arrays.iterations) else 0
+        self.timeline.set_moment_position(index if index is not None else 0, m.position,
+                                          len(m.forward), len(m.chain), self.live)
+
+    def show_moment(self, moment: Moment) -> None:
+        """Put the canvas, the panels, the plots' marker and the numbers at ``moment``."""
+        self.moment = moment
+        self._pending_record = None
+        self.scene.show_moment(moment)
+        self.curves.set_marker(moment.iteration)
+        self.step_label.setText(f"Travelling in time: iteration {moment.iteration}, "
+                                f"{position_text(moment.position, len(moment.forward), len(moment.chain))}"
+                                f". Press Live (or Space to run on) to return.")
+        self._show_readout_moment(moment)
+        self._sync_timeline()
+        self._push_moment_to_panels()
+        self.momentShown.emit(moment)
+
+    def _travel(self) -> None:
+        if self.state.running:
+            self.engine.pauseRequested.emit()
+        self.live = False
+
+    def travel_to_iteration(self, index: int) -> None:
+        history = self.curves.history
+        if not 0 <= index < len(history) or self.program is None:
+            return
+        self._travel()
+        record = history.record_at(index)
+        m = self._moment_from_record(record)
+        if m is not None:
+            self.show_moment(m)
+
+    def travel_to_position(self, position: int) -> None:
+        m = self.current_moment()
+        if m is None:
+            return
+        self._travel()
+        self.show_moment(m.at(position))
+
+    def back_to_live(self) -> None:
+        self.live = True
+        self.curves.set_marker(None)
+        history = self.curves.history
+        if len(history):
+            last = history.last()
+            m = self._moment_from_record(last)
+            if m is not None:
+                self.moment = m
+                self.scene.show_graph(m.after)
+                title, text = update_text(last)
+                self.scene.set_banner(title, text)
+                self._show_readout(last)
+        elif self.moment is not None:
+            self.scene.show_graph(self.moment.before, grads_known=False)
+        self.step_label.setText("Back to the latest moment of the run")
+        self._sync_timeline()
+        self._push_moment_to_panels()
+
+    def _show_readout_moment(self, m: Moment) -> None:
+        loss_name = self.program.loss_name if self.program else "L"
+        parts = [f"iteration {m.iteration}", f"{loss_name} = {format_number(m.loss)}"]
+        for name, v, g in list(zip(m.param_names, m.values, m.grads))[:3]:
+            parts += [f"{name} = {format_number(v)}", f"d{loss_name}/d{name} = {format_number(g)}"]
+        parts.append(f"α = {format_number(m.lr)}")
+        self.readout.setText("   ·   ".join(parts))
+
+    # --- comparing runs ------------------------------------------------------------------------
+    def keep_run(self) -> None:
+        history = self.curves.history
+        if not len(history):
+            self.statusBar().showMessage("Run first: there is nothing to keep yet", 3000)
+            return
+        lrs = {float(x) for x in history.arrays(copy=False).lr}
+        label = f"α = {format_number(next(iter(lrs)))}" if len(lrs) == 1 else "α varied"
+        self.curves.keep_ghost(label)
+        self.statusBar().showMessage(f"Kept the run with {label} as a ghost curve", 3000)
+
+    def clear_kept_runs(self) -> None:
+        self.curves.clear_ghosts()
 
     def _show_readout(self, record: IterationRecord | None) -> None:
         if record is None:

@@ -29,6 +29,8 @@ class IterationStart:
 
     iteration: int
     graph: GraphSnapshot
+    values: tuple[float, ...] = ()  # the parameters at this iteration, before its update
+    lr: float = DEFAULT_LR
 
 
 @dataclass
@@ -88,7 +90,7 @@ class Trainer:
             yield self.records[-1]
             return
         graph = ev.snapshot()
-        yield IterationStart(self.iteration, graph)
+        yield IterationStart(self.iteration, graph, tuple(self.values), self.lr)
         yield from forward_steps(graph)
         try:
             yield from backward_steps(ev.loss)

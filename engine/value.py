@@ -14,6 +14,7 @@ reference cycles and is freed by reference counting alone.
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 from collections.abc import Iterable
@@ -24,6 +25,25 @@ class DomainError(ArithmeticError):
 
     The message names the operation, so a learner sees which step of the loss went wrong.
     """
+
+
+def _collector_paused(fn):
+    """Run ``fn`` with Python's cyclic garbage collector paused.
+
+    A Value graph has no reference cycles, so the collector never frees anything in it; but with
+    tens of thousands of live nodes each of its passes walks them all, and it can cost more than
+    the arithmetic. Pausing it during a backward pass keeps the plain loop fast.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if not gc.isenabled():
+            return fn(*args, **kwargs)
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            gc.enable()
+    return wrapper
 
 
 def _as_value(other: Value | float) -> Value:
@@ -149,27 +169,21 @@ class Value:
         return Value(abs(x), (self,), (1.0 if x > 0 else -1.0 if x < 0 else 0.0,), "abs")
 
     # --- the backward pass ---------------------------------------------------------------------
+    @_collector_paused
     def backward(self):
         """Fill in ``grad`` of every node below this one: d(self)/d(node).
 
         As in the tutorial, the root's gradient is set to 1 and every other node's gradient is
-        *added to*, so calling it twice without ``zero_grad()`` doubles the gradients.
+        *added to*: call ``zero_grad()`` first, or a second call adds onto the first one's.
         """
-        # 1. All nodes in order, each after its children (topological sort)
+        # 1. Build a list of all nodes in order (topological sort)
         topo = topological_order(self)
-        # Collecting cycles while walking a big acyclic graph only costs time: pause the collector.
-        gc_was_on = gc.isenabled()
-        gc.disable()
-        try:
-            # 2. Apply the chain rule backwards
-            self.grad = 1  # dL/dL = 1, the "seed"
-            for v in reversed(topo):
-                for child, local_grad in zip(v._children, v._local_grads):
-                    # The Chain Rule: Local Gradient * Global Gradient
-                    child.grad += local_grad * v.grad
-        finally:
-            if gc_was_on:
-                gc.enable()
+        # 2. Apply the chain rule backwards
+        self.grad = 1  # The derivative of the output with respect to itself is 1
+        for v in reversed(topo):
+            for child, local_grad in zip(v._children, v._local_grads):
+                # The Chain Rule: Local Gradient * Global Gradient
+                child.grad += local_grad * v.grad
 
     def zero_grad(self) -> None:
         """Set the gradient of this node and of every node below it back to 0."""
@@ -181,6 +195,7 @@ class Value:
         return f"Value({name}data={self.data!r}, grad={self.grad!r})"
 
 
+@_collector_paused
 def topological_order(root: Value) -> list[Value]:
     """Every node reachable from ``root``, each after all its children.
 
@@ -191,23 +206,16 @@ def topological_order(root: Value) -> list[Value]:
     topo: list[Value] = []
     visited = {root}
     stack = [root]
-    push, pop, add, append = stack.append, stack.pop, visited.add, topo.append
-    gc_was_on = gc.isenabled()
-    gc.disable()
-    try:
-        while stack:
-            v = stack[-1]
-            for child in v._children:
-                if child not in visited:
-                    add(child)
-                    push(child)
-                    break
-            else:  # every child is placed: place the node itself
-                pop()
-                append(v)
-    finally:
-        if gc_was_on:
-            gc.enable()
+    while stack:
+        v = stack[-1]
+        for child in v._children:
+            if child not in visited:
+                visited.add(child)
+                stack.append(child)
+                break
+        else:  # every child is placed: place the node itself
+            stack.pop()
+            topo.append(v)
     return topo
 
 

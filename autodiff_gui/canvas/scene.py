@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGraphicsScene
 
-from engine.graph import OP, GraphSnapshot, format_number, op_symbol
+from engine.graph import OP, GraphSnapshot, format_number, formula, op_symbol
 from engine.records import ChainRuleStep, ForwardStep
 
 from .items import COMPUTING, NONE, RECEIVING, SELECTED, UPSTREAM, Banner, Edge, OpCircle, Theme, ValueBox
@@ -133,11 +133,7 @@ class GraphScene(QGraphicsScene):
             return
         self._value_known[step.node] = True
         self.clear_highlight()
-        node = g.nodes[step.node]
-        self._set_role(("box", step.node), COMPUTING)
-        self._set_role(("op", step.node), COMPUTING)
-        for i, c in enumerate(node.children):
-            self._set_role(("edge", (c, step.node, i)), COMPUTING)
+        self._light_forward_step(step)
         self._refresh_node(step.node)
         self.set_banner(f"Step 1 · forward pass, {step.number} of {total}", forward_formula(g, step.node))
 
@@ -158,15 +154,67 @@ class GraphScene(QGraphicsScene):
         self.clear_highlight()
         self._grads[step.child] = step.child_grad_after
         self._grad_known[step.child] = True
-        index = step.input_index
-        self._set_role(("box", step.parent), UPSTREAM)
-        self._set_role(("op", step.parent), UPSTREAM)
-        self._set_role(("result", step.parent), UPSTREAM)
-        self._set_role(("edge", (step.child, step.parent, index)), RECEIVING)
-        self._set_role(("box", step.child), RECEIVING)
+        self._light_chain_step(step)
         self._refresh_node(step.child)
         of = f" of {total}" if total else ""
         self.set_banner(f"Step 2 · backward pass, multiplication {step.number}{of}", text)
+
+    def show_moment(self, moment) -> None:
+        """Put the canvas at any moment of an iteration (an ``engine.replay.Moment``): values
+        known up to its forward step, gradients up to its multiplication, the last one lit."""
+        if moment.position >= moment.complete:
+            self.show_graph(moment.after)
+            if moment.chain:
+                last = moment.chain[-1]
+                self._light_chain_step(last)
+                self.set_banner(f"Step 2 · backward pass, multiplication {last.number} of "
+                                f"{len(moment.chain)} (the last)", formula(moment.after, last))
+            return
+        g = moment.before
+        if _shape(g) != self._shape:
+            self._build(g)
+        self.graph = moment.after
+        known = [not node.children for node in g.nodes]
+        for step in moment.forward[:moment.forward_done]:
+            known[step.node] = True
+        self._value_known = known
+        shown = moment.shown_grads()
+        self._grad_known = [x == x for x in shown]  # NaN: not reached yet
+        self._grads = [0.0 if x != x else x for x in shown]
+        if moment.position >= len(moment.forward):
+            self._grad_known[g.root] = True
+            self._grads[g.root] = 1
+        self.clear_highlight()
+        self._refresh_all()
+        if moment.chain_done:
+            step = moment.chain[moment.chain_done - 1]
+            self._light_chain_step(step)
+            self.set_banner(f"Step 2 · backward pass, multiplication {step.number} of "
+                            f"{len(moment.chain)}", formula(moment.after, step))
+        elif moment.position >= len(moment.forward):
+            root = g.nodes[g.root].name
+            self.set_banner("Step 2 · backward pass: the seed", f"d{root}/d{root} = 1")
+        elif moment.forward_done:
+            step = moment.forward[moment.forward_done - 1]
+            self._light_forward_step(step)
+            self.set_banner(f"Step 1 · forward pass, {step.number} of {len(moment.forward)}",
+                            forward_formula(g, step.node))
+        else:
+            self.set_banner("Step 1 · forward pass", "compute each node from its inputs, left to right")
+
+    def _light_forward_step(self, step: ForwardStep) -> None:
+        node = self.graph.nodes[step.node]
+        self._set_role(("box", step.node), COMPUTING)
+        self._set_role(("op", step.node), COMPUTING)
+        for i, c in enumerate(node.children):
+            self._set_role(("edge", (c, step.node, i)), COMPUTING)
+
+    def _light_chain_step(self, step: ChainRuleStep) -> None:
+        self._set_role(("box", step.parent), UPSTREAM)
+        self._set_role(("op", step.parent), UPSTREAM)
+        self._set_role(("result", step.parent), UPSTREAM)
+        self._set_role(("edge", (step.child, step.parent, step.input_index)), RECEIVING)
+        self._set_role(("box", step.child), RECEIVING)
 
     def select_edge(self, child: int, parent: int, index: int) -> None:
         self.clear_highlight()

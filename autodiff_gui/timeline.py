@@ -1,0 +1,104 @@
+"""Time travel: a slider over the recorded iterations and one over the steps of an iteration.
+
+Moving either asks the window to put the canvas, the ledger, the plots and the numbers back at
+that moment (the window pauses a running engine first). While the learner is not travelling the
+sliders follow the live run.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+
+
+def position_text(position: int, forward: int, chain: int) -> str:
+    """``forward step 2 of 4``, ``the seed``, ``multiplication 3 of 7``, ``complete``."""
+    if position >= forward + chain:
+        return f"backward pass done ({chain} multiplications)"
+    if position < forward:
+        return f"forward step {position} of {forward}" if position else "before the forward pass"
+    k = position - forward
+    return f"multiplication {k} of {chain}" if k else "forward done · the seed"
+
+
+class Timeline(QWidget):
+    iterationChosen = Signal(int)  # an index into the recorded iterations
+    positionChosen = Signal(int)  # a position within the shown iteration
+    liveRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.iteration_slider = QSlider(Qt.Orientation.Horizontal)
+        self.iteration_slider.setAccessibleName("recorded iteration")
+        self.iteration_slider.setToolTip("Travel back to any recorded iteration")
+        self.iteration_label = QLabel("iteration —")
+        self.iteration_label.setMinimumWidth(150)
+        self.step_slider = QSlider(Qt.Orientation.Horizontal)
+        self.step_slider.setAccessibleName("step within the iteration")
+        self.step_slider.setToolTip("Travel through the forward steps and chain-rule "
+                                    "multiplications of the shown iteration")
+        self.step_label = QLabel("")
+        self.step_label.setMinimumWidth(220)
+        self.live_button = QPushButton("Live")
+        self.live_button.setToolTip("Back to the latest moment of the run")
+        self.live_button.setEnabled(False)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 0, 8, 0)
+        row.addWidget(QLabel("Time travel:"))
+        row.addWidget(self.iteration_slider, 3)
+        row.addWidget(self.iteration_label)
+        row.addWidget(self.step_slider, 2)
+        row.addWidget(self.step_label)
+        row.addWidget(self.live_button)
+        self.iteration_slider.valueChanged.connect(self._iteration_moved)
+        self.step_slider.valueChanged.connect(self._step_moved)
+        self.live_button.clicked.connect(self.liveRequested)
+        self._quiet = False
+        self._iterations: list[int] = []
+        self._forward = 0
+        self._chain = 0
+        self.set_iterations([], False)
+
+    def set_iterations(self, iterations, decimated: bool) -> None:
+        """The recorded iteration numbers, any sequence (a long run keeps a thinned record: the
+        tooltip says so)."""
+        self._iterations = iterations
+        self._quietly(self.iteration_slider.setRange, 0, max(0, len(iterations) - 1))
+        self.iteration_slider.setEnabled(len(iterations) > 0)
+        tip = "Travel back to any recorded iteration"
+        if decimated:
+            tip += (" (a long run keeps a thinned record, so memory stays bounded: some "
+                    "iterations are skipped)")
+        self.iteration_slider.setToolTip(tip)
+
+    def set_moment_position(self, index: int, position: int, forward: int, chain: int,
+                            live: bool) -> None:
+        self._forward, self._chain = forward, chain
+        self._quietly(self.iteration_slider.setValue, max(0, index))
+        self._quietly(self.step_slider.setRange, 0, forward + chain)
+        self._quietly(self.step_slider.setValue, position)
+        it = int(self._iterations[index]) if 0 <= index < len(self._iterations) else 0
+        total = len(self._iterations)
+        self.iteration_label.setText(f"iteration {it}" + (f" ({index + 1} of {total} recorded)"
+                                                          if total else ""))
+        self.step_label.setText(position_text(position, forward, chain))
+        self.live_button.setEnabled(not live)
+
+    def iteration_at(self, index: int) -> int:
+        return int(self._iterations[index])
+
+    def _quietly(self, fn, *args) -> None:
+        self._quiet = True
+        try:
+            fn(*args)
+        finally:
+            self._quiet = False
+
+    def _iteration_moved(self, index: int) -> None:
+        if not self._quiet:
+            self.iterationChosen.emit(index)
+
+    def _step_moved(self, position: int) -> None:
+        if not self._quiet:
+            self.step_label.setText(position_text(position, self._forward, self._chain))
+            self.positionChosen.emit(position)

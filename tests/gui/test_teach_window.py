@@ -1,0 +1,109 @@
+"""The teaching panels wired into the real window: ledger, backward code, time travel, ghosts."""
+
+import pytest
+
+from autodiff_gui.canvas.items import RECEIVING, UPSTREAM
+from autodiff_gui.panels.ledger import ledger_rows
+from autodiff_gui.panels.source import ACCUMULATE, SEED
+from autodiff_gui.window import MainWindow
+from autodiff_gui.worker import SPEEDS
+from engine.presets import preset
+from engine.replay import replay
+
+FAST = len(SPEEDS) - 1
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.load_default()
+    w.show()
+    qtbot.waitUntil(lambda: w.moment is not None and len(w.scene.boxes) == 8)
+    yield w
+    w.close()
+
+
+def run_to_end(qtbot, w):
+    w.speed_control.set_speed(FAST)
+    with qtbot.waitSignal(w.runEnded, timeout=20000):
+        w.toggle_run()
+
+
+def test_ledger_rows_hold_the_tutorials_chain():
+    rows = ledger_rows(replay(preset("three-step").program()))
+    assert rows[0] == ("0", "dL/dL", "seed", "1")
+    assert rows[1] == ("1", "dL/de", "1 × -4 = -4", "-4")
+    assert rows[2] == ("2", "dL/dz", "-4 × 1 = -4", "-4")
+    assert rows[3] == ("3", "dL/d(-y)", "-4 × 1 = -4", "-4")
+    assert rows[6] == ("6", "dL/dw", "-4 × 1 = -4", "-4")
+    assert len(rows) == 8
+
+
+def test_ledger_shows_the_running_sum_of_a_shared_node():
+    rows = ledger_rows(replay(preset("multi-path").program()))
+    into_a = [r for r in rows if r[1] == "dL/da"]
+    assert [r[2] for r in into_a] == ["1 × 3 = 3", "1 × 6 = 6"]
+    assert into_a[-1][3] == "3 + 6 = 9"
+
+
+def test_selecting_a_ledger_row_lights_that_edge_and_shows_the_banner(window, qtbot):
+    window.teach.setCurrentWidget(window.ledger)
+    window._push_moment_to_panels()
+    assert window.ledger.table.rowCount() == 8
+    with qtbot.waitSignal(window.momentShown, timeout=3000):
+        window.ledger.select_number(2)
+    lit = window.scene.highlighted()
+    g = window.scene.graph
+    z, e = g.node_named("z").id, g.node_named("e").id
+    assert lit[("edge", (z, e, 0))] == RECEIVING
+    assert lit[("box", z)] == RECEIVING and lit[("box", e)] == UPSTREAM
+    assert window.scene.banner.text == "dL/dz = dL/de · de/dz = (-4) · (1) = -4"
+    assert window.scene.box_texts(z)[2] == "grad  -4"
+    assert window.scene.box_texts(g.node_named("w").id)[2] == "grad  ?"
+
+
+def test_backward_code_lights_the_accumulation_line(window, qtbot):
+    window.teach.setCurrentWidget(window.source_panel)
+    m = window.moment
+    window.travel_to_position(len(m.forward))
+    assert window.source_panel.lit_line == SEED
+    window.travel_to_position(len(m.forward) + 2)
+    assert window.source_panel.lit_line == ACCUMULATE
+    assert "child.grad = 0 + 1 × -4 = -4" in window.source_panel.where.text()
+    assert "child.grad += local_grad * v.grad" in window.source_panel.code.toPlainText()
+
+
+def test_time_travel_restores_iteration_three(window, qtbot):
+    run_to_end(qtbot, window)
+    with qtbot.waitSignal(window.momentShown, timeout=3000):
+        window.timeline.iteration_slider.setValue(3)
+    m = window.moment
+    assert m.iteration == 3
+    assert m.values[0] == pytest.approx(0.976)
+    assert m.loss == pytest.approx(1.048576)
+    g = window.scene.graph
+    assert window.scene.box_texts(g.node_named("w").id)[1] == "value 0.976"
+    assert window.scene.box_texts(g.node_named("L").id)[1] == "value 1.04858"
+    assert "iteration 3" in window.readout.text() and "w = 0.976" in window.readout.text()
+    assert window.curves.marker() == 3
+    # and within the iteration: back to its second forward step
+    with qtbot.waitSignal(window.momentShown, timeout=3000):
+        window.timeline.step_slider.setValue(2)
+    assert window.moment.position == 2
+    assert window.scene.box_texts(g.node_named("e").id)[1] == "value …"
+    window.back_to_live()
+    assert window.live and window.curves.marker() is None
+
+
+def test_ghost_runs_kept_and_cleared(window, qtbot):
+    run_to_end(qtbot, window)
+    window.keep_run()
+    window.lr_control.set_lr(0.6)
+    with qtbot.waitSignal(window.graphShown, timeout=5000):
+        window.reset()
+    run_to_end(qtbot, window)
+    window.keep_run()
+    assert window.curves.ghost_labels() == ["α = 0.1", "α = 0.6"]
+    window.clear_kept_runs()
+    assert window.curves.ghost_labels() == []
