@@ -6,6 +6,7 @@ flows back into the engine but commands (load, run, pause, step, reset, a learni
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
@@ -34,13 +35,20 @@ from .export_dialog import RecordDialog, SnapshotDialog
 from .plots.export import export_plot_png, export_plot_svg
 from .recording import ITERATIONS, RecordingCancelled, record
 from .plots.curves import CurvesPanel
+from .panels.check import GradientCheckPanel
 from .panels.ledger import LedgerPanel
+from .panels.mistakes import MistakesPanel
+from .panels.quiz import QuizPanel
+from .panels.tour import TourPanel
 from .panels.source import SourcePanel
 from .timeline import Timeline, position_text
 from .worker import DEFAULT_CAP, DEFAULT_SPEED, EngineThread, RunState
 
 APP_NAME = "Autodiff GUI"
 MAX_RECENT = 8
+# A fast run is drawn at most ~20 times a second: each frame repaints the canvas and two plots,
+# and more frames would leave the event loop too little time between them to answer the learner.
+MIN_FRAME_MS = 50
 _TEXT_INPUTS = (QPlainTextEdit, QTextEdit, QLineEdit, QAbstractSpinBox)
 
 
@@ -95,6 +103,7 @@ class MainWindow(QMainWindow):
         self.scene = GraphScene(self.palette(), self)
         self.view = GraphView(self.scene)
         self.editor = EditorPanel()
+        self.editor.setMinimumWidth(300)
         self.curves = CurvesPanel()
         self.timeline = Timeline()
         self.ledger = LedgerPanel()
@@ -102,8 +111,19 @@ class MainWindow(QMainWindow):
         self.teach = QTabWidget()
         self.teach.setObjectName("teachTabs")
         self.teach.setDocumentMode(True)
+        self.tour = TourPanel()
+        self.quiz = QuizPanel()
+        self.check_panel = GradientCheckPanel()
+        self.mistakes = MistakesPanel()
+        self.teach.addTab(self.tour, "Tour")
         self.teach.addTab(self.ledger, "Ledger")
-        self.teach.addTab(self.source_panel, "Backward code")
+        self.teach.addTab(self.source_panel, "Code")
+        self.teach.addTab(self.quiz, "Quiz")
+        self.teach.addTab(self.check_panel, "Check")
+        self.teach.addTab(self.mistakes, "Mistakes")
+        for panel in (self.tour, self.quiz):
+            panel.positionRequested.connect(self.travel_to_position)
+        self.mistakes.presetRequested.connect(self._load_preset_from_panel)
         self.teach_dock = QDockWidget("Learn", self)
         self.teach_dock.setObjectName("learnDock")
         self.teach_dock.setWidget(self.teach)
@@ -173,9 +193,9 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.right)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 5)
-        self.splitter.setSizes([340, 1000])
+        self.splitter.setSizes([330, 900])
         self.setCentralWidget(self.splitter)
-        self.resizeDocks([self.teach_dock], [400], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.teach_dock], [390], Qt.Orientation.Horizontal)
         self.statusBar().showMessage("Ready")
         self.resize(1560, 960)
         self.timeline.iterationChosen.connect(self.travel_to_iteration)
@@ -187,6 +207,12 @@ class MainWindow(QMainWindow):
         self._panel_timer.setSingleShot(True)
         self._panel_timer.setInterval(120)  # panels follow a fast run ~8 times a second
         self._panel_timer.timeout.connect(self._push_moment_to_panels)
+        self._incoming: list[IterationRecord] = []
+        self._incoming_graph: GraphSnapshot | None = None
+        self._render_timer = QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.setInterval(16)
+        self._render_timer.timeout.connect(self._flush_incoming)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -313,6 +339,9 @@ class MainWindow(QMainWindow):
         if "lr" in program.settings:
             self.lr_control.set_lr(program.settings["lr"])
 
+    def _load_preset_from_panel(self, name: str) -> None:
+        self.editor.select_preset(name)
+
     def _on_preset_chosen(self, name: str) -> None:
         self.file_path = None
         try:
@@ -369,6 +398,7 @@ class MainWindow(QMainWindow):
 
     # --- records in ---------------------------------------------------------------------------------
     def _on_graph_reset(self, graph: GraphSnapshot | None) -> None:
+        self._incoming, self._incoming_graph = [], None  # records of the run that was reset
         if graph is None:
             return
         self.graph = graph
@@ -415,6 +445,7 @@ class MainWindow(QMainWindow):
         return {name: float(f"{v:.9g}") for (name, _), v in zip(ev.params, target)}
 
     def _on_iteration_started(self, start: IterationStart) -> None:
+        self._flush_incoming()
         self.live = True
         if self.program is not None:
             self._set_moment(replay(self.program, start.values, start.iteration, start.lr, 0))
@@ -424,6 +455,7 @@ class MainWindow(QMainWindow):
                                 f"node from its inputs, and the local gradients along the way")
 
     def _on_forward_step(self, step: ForwardStep) -> None:
+        self._flush_incoming()
         if self.moment is not None:
             self._set_moment(self.moment.at(step.number))
         self.scene.show_forward_step(step, self._forward_total)
@@ -431,6 +463,7 @@ class MainWindow(QMainWindow):
                                 f"{self.scene.banner.text}")
 
     def _on_chain_rule_step(self, step: ChainRuleStep) -> None:
+        self._flush_incoming()
         if self.moment is not None:
             self._set_moment(self.moment.at(len(self.moment.forward) + step.number))
         graph = self.scene.graph
@@ -441,8 +474,31 @@ class MainWindow(QMainWindow):
         self.stepShown.emit(step)
 
     def _on_iterations_done(self, records: list[IterationRecord], graph: GraphSnapshot | None) -> None:
+        """Records arrive from the engine thread; they are drawn at most once per cooldown.
+
+        A rare batch is drawn at once; a flood (full speed) is gathered and drawn when the cooldown
+        ends, and the cooldown grows with the cost of drawing (a long loss curve costs more), so
+        the event loop never falls behind and the window keeps answering.
+        """
         if not records:
             return
+        self._incoming.extend(records)
+        self._incoming_graph = graph
+        if not self._render_timer.isActive():
+            self._flush_incoming()
+
+    def _flush_incoming(self) -> None:
+        if not self._incoming:
+            return
+        records, graph = self._incoming, self._incoming_graph
+        self._incoming, self._incoming_graph = [], None
+        started = time.perf_counter()
+        self._draw_iterations(records, graph)
+        cost_ms = (time.perf_counter() - started) * 1000
+        self._render_timer.setInterval(max(MIN_FRAME_MS, min(500, int(cost_ms * 3))))
+        self._render_timer.start()
+
+    def _draw_iterations(self, records: list[IterationRecord], graph: GraphSnapshot | None) -> None:
         self.curves.append(records)
         if graph is not None:
             self.graph = graph
@@ -450,7 +506,8 @@ class MainWindow(QMainWindow):
         last = records[-1]
         self.live = True
         self._pending_record = last
-        self._panel_timer.start()
+        if not self._panel_timer.isActive():
+            self._panel_timer.start()
         self._sync_timeline()
         self._show_readout(last)
         if len(records) == 1:
@@ -468,7 +525,8 @@ class MainWindow(QMainWindow):
         self.moment = moment
         self._pending_record = None
         self._sync_timeline()
-        self._panel_timer.start()
+        if not self._panel_timer.isActive():
+            self._panel_timer.start()
 
     def _moment_from_record(self, record: IterationRecord) -> Moment | None:
         if self.program is None:
@@ -601,6 +659,7 @@ class MainWindow(QMainWindow):
         self.readout.setText("   ·   ".join(parts))
 
     def _on_run_finished(self, status: str, message: str) -> None:
+        self._flush_incoming()
         self.status_label.setText(message)
         self.step_label.setText(f"{message[:1].upper()}{message[1:]}. Ctrl+R starts again; "
                                 f"try another learning rate")

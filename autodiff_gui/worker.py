@@ -13,6 +13,7 @@ fast the engine goes, and commands (pause, a new learning rate) are handled betw
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from engine.graph import GraphSnapshot
 from engine.language import Program, ProgramError, evaluate
 from engine.records import ChainRuleStep, ForwardStep, IterationRecord
-from engine.train import RUNNING, IterationStart, Trainer
+from engine.train import DEFAULT_TOL, RUNNING, IterationStart, Trainer
 
 #: Speeds a learner picks, slowest first: (name, ms between ticks, advance by "step" or "iteration")
 SPEEDS: tuple[tuple[str, int, str], ...] = (
@@ -31,10 +32,12 @@ SPEEDS: tuple[tuple[str, int, str], ...] = (
     ("steps, quick", 90, "step"),
     ("one iteration at a time", 400, "iteration"),
     ("iterations, quick", 60, "iteration"),
-    ("as fast as the engine goes", 0, "batch"),
+    ("as fast as the engine goes", 4, "batch"),
 )
 DEFAULT_SPEED = 3
-SLICE_SECONDS = 0.015  # work per tick at full speed: about one GUI frame
+SLICE_SECONDS = 0.012  # work per tick at full speed, then 4 ms off: Python has one GIL, and
+# a worker that never lets go of it would make the GUI thread wait up to the interpreter's switch
+# interval (5 ms) at every return from Qt, which starves the window while the engine runs.
 DEFAULT_CAP = 10_000
 
 
@@ -66,6 +69,7 @@ class EngineWorker(QObject):
         self._steps: Iterator | None = None  # the step-by-step iteration in progress
         self._lr = 0.1
         self._cap = DEFAULT_CAP
+        self._tol = DEFAULT_TOL
         self._speed = DEFAULT_SPEED
         self._running = False
         self._timer: QTimer | None = None
@@ -92,7 +96,8 @@ class EngineWorker(QObject):
         if self._program is None:
             return
         try:
-            self._trainer = Trainer(self._program, lr=self._lr)
+            # the window's History keeps (and bounds) the run; the trainer need not
+            self._trainer = Trainer(self._program, lr=self._lr, tol=self._tol, keep_records=False)
         except ProgramError as exc:
             self._trainer = None
             self.failed.emit(str(exc))
@@ -113,6 +118,11 @@ class EngineWorker(QObject):
         self._speed = max(0, min(len(SPEEDS) - 1, index))
         if self._running:
             self._schedule()
+
+    @Slot(float)
+    def set_tol(self, tol: float) -> None:
+        """Convergence tolerance for the next run (reset applies it)."""
+        self._tol = tol  # a negative tolerance never converges (benchmarks run flat out)
 
     @Slot(int)
     def set_cap(self, cap: int) -> None:
@@ -270,10 +280,15 @@ class EngineThread(QObject):
     lrChanged = Signal(float)
     speedChanged = Signal(int)
     capChanged = Signal(int)
+    tolChanged = Signal(float)
     shutdownRequested = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        # With the engine busy in its thread, the GUI thread waits for Python's GIL each time it
+        # comes back from Qt, up to the interpreter's switch interval (5 ms by default): a frame
+        # that crosses into Qt a hundred times would take half a second. 1 ms keeps frames short.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self.thread = QThread()
         self.thread.setObjectName("engine")
         self.worker = EngineWorker()
@@ -290,6 +305,7 @@ class EngineThread(QObject):
         self.lrChanged.connect(w.set_lr)
         self.speedChanged.connect(w.set_speed)
         self.capChanged.connect(w.set_cap)
+        self.tolChanged.connect(w.set_tol)
         self.shutdownRequested.connect(w.shutdown)
         self.thread.start()
 

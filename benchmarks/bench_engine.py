@@ -2,7 +2,7 @@
 """Side-by-side speed of this app's ``Value`` engine and micrograd 0.1.0 (issue 2, "Speed").
 
     pip install -e ".[bench]"          # micrograd==0.1.0 is the `bench` extra
-    python benchmarks/bench_engine.py  # about 1-2 minutes on 2 cores
+    python benchmarks/bench_engine.py  # about 1-1.5 minutes on 2 cores
 
 Every measurement runs in its own fresh interpreter (a subprocess of ``sys.executable``) with the
 interpreter's default settings, garbage collector on, as a user runs it; ``timeit`` is not used
@@ -14,8 +14,11 @@ Workloads (see benchmarks/README.md for the details and the measured figures):
 
 * ``mlp``      forward + backward of a 2-16-16-1 perceptron (ReLU hidden layers, linear output,
                written exactly like micrograd's ``nn.MLP``, in plain Python, for both engines) on
-               100 points with a squared-error loss: about 68,000 nodes. Also a hand-written
-               plain-float forward + backward of the same network: the pure-Python floor.
+               100 points with a squared-error loss: 67,938 nodes. The first pass in a fresh
+               process, then the steady state of a training loop (4 more iterations). micrograd
+               0.1.0 has no tanh (nor exp), so ReLU is the nonlinearity both compute identically.
+               Also a hand-written plain-float forward + backward of the same network: the
+               pure-Python floor.
 * ``three``    one gradient-descent iteration (forward, zero grad, backward, update) of the
                tutorial's three-step loss ``L = (w*x - y)**2``, timed over many iterations;
                plus the app's headless ``engine.train.Trainer`` on the ``three-step`` preset.
@@ -24,6 +27,8 @@ Workloads (see benchmarks/README.md for the details and the measured figures):
                it is run once on the same chain and the error is reported, not raised.
 
 Results are checked as well as timed: every engine must produce the same loss and gradients.
+The time spent in the cyclic garbage collector is measured with ``gc.callbacks``.
+``--engine-root DIR`` measures the ``engine`` package of another checkout (to compare a patch).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .graph import format_number
 from .language import Evaluation, Program, ProgramError, evaluate
@@ -359,7 +359,6 @@ def _join(names: list[str]) -> str:
 
 
 def _with(report: MistakeReport, explanation: str, differs: bool) -> MistakeReport:
-    from dataclasses import replace
     return replace(report, explanation=explanation, differs=differs)
 
 

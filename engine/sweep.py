@@ -7,8 +7,8 @@ iterations-to-converge and final loss against lr makes the regimes of
 oscillating convergence up to 2/c, and divergence beyond.
 
 :func:`sweep` is a generator, one :class:`SweepPoint` per learning rate, so a caller can show
-progress and stop between points; ``should_stop`` is also polled inside long runs, so cancelling
-never waits for a whole 1,000-iteration run.
+progress and stop between points; ``should_stop`` is also polled inside runs (every
+:data:`STOP_CHECK_EVERY` iterations), so cancelling never waits for a whole 1,000-iteration run.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from .train import CONVERGED, DEFAULT_TOL, DIVERGED, ERROR, MAX_STEPS, RUNNING, 
 
 DEFAULT_LO, DEFAULT_HI, DEFAULT_COUNT = 1e-3, 1.5, 50
 DEFAULT_MAX_ITERATIONS = 1000
-STOP_CHECK_EVERY = 100
-"""Iterations between two calls of ``should_stop`` inside one run (about 3 ms of work)."""
+STOP_CHECK_EVERY = 10
+"""Iterations between two calls of ``should_stop`` inside one run: 0.25 ms of work on the
+tutorial's loss, about 8 ms on the network preset. Often enough that a cancel is prompt and a
+caller's ``should_stop`` can pace the work; rare enough to cost nothing measurable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,8 @@ class SweepPoint:
         return self.status == CONVERGED
 
 
-def log_space(lo: float = DEFAULT_LO, hi: float = DEFAULT_HI, n: int = DEFAULT_COUNT) -> list[float]:
+def log_space(lo: float = DEFAULT_LO, hi: float = DEFAULT_HI,
+              n: int = DEFAULT_COUNT) -> list[float]:
     """``n`` values from ``lo`` to ``hi`` (both included, exactly) evenly spaced on a log scale.
 
     Learning rates matter by their order of magnitude: 0.001 and 0.002 differ as much as 0.5 and

@@ -53,7 +53,8 @@ class Trainer:
     """
 
     def __init__(self, program: Program, lr: float = DEFAULT_LR, tol: float = DEFAULT_TOL,
-                 param_values: Sequence[float] | None = None, zero_grad: bool = True):
+                 param_values: Sequence[float] | None = None, zero_grad: bool = True,
+                 keep_records: bool = True):
         self.program = program
         self.lr = float(lr)
         self.tol = float(tol)
@@ -65,7 +66,9 @@ class Trainer:
         self.iteration = 0
         self.status = RUNNING
         self.message = ""
+        self.keep_records = keep_records  # False for endless runs: their caller keeps its own
         self.records: list[IterationRecord] = []
+        self.last_record: IterationRecord | None = None
         self.first_loss: float | None = None
         self.last: Evaluation | None = None  # the graph of the last iteration, after backward
         self._carried = [0.0] * len(self.values)
@@ -75,7 +78,7 @@ class Trainer:
         """One whole iteration with the plain ``backward()``; the fast path."""
         ev = self._forward()
         if ev is None:
-            return self.records[-1]
+            return self.last_record
         try:
             ev.loss.backward()
         except OverflowError:
@@ -87,7 +90,7 @@ class Trainer:
         forward step, each chain-rule multiplication, and last the iteration's record."""
         ev = self._forward()
         if ev is None:
-            yield self.records[-1]
+            yield self.last_record
             return
         graph = ev.snapshot()
         yield IterationStart(self.iteration, graph, tuple(self.values), self.lr)
@@ -151,7 +154,9 @@ class Trainer:
     def _record(self, loss: float, grads: list[float]) -> IterationRecord:
         params = tuple(ParamState(n, v, g) for n, v, g in zip(self.names, self.values, grads))
         rec = IterationRecord(self.iteration, self.lr, loss, params, self.status)
-        self.records.append(rec)
+        self.last_record = rec
+        if self.keep_records:
+            self.records.append(rec)
         return rec
 
     def _end(self, status: str, message: str) -> None:

@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGraphicsScene
 
-from engine.graph import OP, GraphSnapshot, format_number, formula, op_symbol
+from engine.graph import _SUPERSCRIPT, OP, GraphSnapshot, format_number, formula, op_symbol
 from engine.records import ChainRuleStep, ForwardStep
 
 from .items import COMPUTING, NONE, RECEIVING, SELECTED, UPSTREAM, Banner, Edge, OpCircle, Theme, ValueBox
@@ -311,7 +311,8 @@ def forward_formula(g: GraphSnapshot, node_id: int) -> str:
         s = " + " if node.op == "+" else " × "
         return f"{node.name} = {s.join(names)} = {s.join(values)} = {result}"
     if node.op.startswith("**") and len(node.op) > 2:
-        return f"{node.name} = {names[0]}{node.op[2:]} = ({values[0]}){node.op[2:]} = {result}".replace("**", "^")
+        power = node.op[2:].translate(_SUPERSCRIPT)
+        return f"{node.name} = {names[0]}{power} = ({values[0]}){power} = {result}"
     if node.op == "**":
         return f"{node.name} = {names[0]}^{names[1]} = {values[0]}^{values[1]} = {result}"
     return f"{node.name} = {sym}({names[0]}) = {sym}({values[0]}) = {result}"

@@ -109,7 +109,7 @@ class GradientCheckPanel(QWidget):
 
         The same iteration at another position of its backward pass needs no new check.
         """
-        if (moment is not None and self.moment is not None and moment.program is self.moment.program
+        if (moment is not None and self.moment is not None and moment.program == self.moment.program
                 and moment.values == self.moment.values):
             self.moment = moment
             return

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWid
 from engine.graph import format_number
 from engine.replay import Moment
 
-COLUMNS = ("#", "gradient", "upstream × local = contribution", "sum so far")
+COLUMNS = ("#", "gradient", "upstream × local = product", "sum")
 
 
 def ledger_rows(moment: Moment) -> list[tuple[str, str, str, str]]:

@@ -120,6 +120,10 @@ class _MistakeView(QFrame):
             columns += ["θ next (right)", "θ next (wrong)"]
         self.table.setColumnCount(len(columns))
         self.table.setHorizontalHeaderLabels(columns)
+        # three columns share the width; five would squeeze their headers, so they scroll instead
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch if len(columns) <= 3
+                                    else QHeaderView.ResizeMode.ResizeToContents)
         self.table.setRowCount(len(report.names))
         differing = set(report.differing)
         bad = QBrush(error_color(self.palette()))
@@ -142,7 +146,7 @@ class _MistakeView(QFrame):
         self.where.setText(_where(report))
         if report.differs:
             n = len(differing)
-            count = f"{n} of {len(report.names)} gradients" if len(report.names) > 1 else "The gradient"
+            count = f"{n} of {len(report.names)} gradients" if len(report.names) > 1 else "the gradient"
             self.verdict.setText(f"Shows here: {count} {'come' if n > 1 else 'comes'} out wrong. "
                                  f"{report.explanation}")
         else:
@@ -153,6 +157,8 @@ class _MistakeView(QFrame):
         rows = min(self.table.rowCount(), MAX_TABLE_ROWS)
         height = self.table.horizontalHeader().sizeHint().height() + 2 * self.table.frameWidth()
         height += sum(self.table.rowHeight(r) for r in range(rows))
+        if self.table.columnCount() > 3:  # room for the horizontal scroll bar a narrow panel needs
+            height += self.table.horizontalScrollBar().sizeHint().height()
         self.table.setFixedHeight(height)
 
 
@@ -215,7 +221,7 @@ class MistakesPanel(QWidget):
     def set_moment(self, moment: Moment | None) -> None:
         """Compare on ``moment``'s program at its parameter values (and its learning rate)."""
         same = (moment is not None and self.moment is not None
-                and moment.program is self.moment.program and moment.values == self.moment.values
+                and moment.program == self.moment.program and moment.values == self.moment.values
                 and moment.lr == self.moment.lr)
         self.moment = moment
         if not same:

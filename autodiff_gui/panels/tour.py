@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QTextDocumentFragment
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QTextBrowser,
                                QVBoxLayout, QWidget)
@@ -376,7 +376,6 @@ def _chain_page(m: Moment, step: ChainRuleStep) -> TourPage:
     child = g.nodes[step.child]
     target = g.grad_name(step.child)
     upstream = g.grad_name(step.parent)
-    local = g.local_grad_name(step.parent, step.child)
     text = [f"<p><b>Multiplication {step.number} of {n}.</b></p>",
             _p(_code(formula(g, step)))]
     source = ("the seed" if step.parent == g.root else "computed earlier in this pass")
@@ -514,6 +513,7 @@ class TourPanel(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.15)
         self._step.setFont(font)
         self._step.setWordWrap(True)
+        self._step.setTextFormat(Qt.TextFormat.PlainText)
 
         self._body = QTextBrowser()
         self._body.setOpenLinks(False)

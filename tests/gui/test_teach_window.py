@@ -107,3 +107,37 @@ def test_ghost_runs_kept_and_cleared(window, qtbot):
     assert window.curves.ghost_labels() == ["α = 0.1", "α = 0.6"]
     window.clear_kept_runs()
     assert window.curves.ghost_labels() == []
+
+
+def test_the_tour_walks_the_canvas_through_the_three_steps(window, qtbot):
+    window.teach.setCurrentWidget(window.tour)
+    window._push_moment_to_panels()
+    positions = []
+    window.momentShown.connect(lambda m: positions.append(m.position))
+    texts = []
+    for _ in range(window.tour.page_count() - 1):
+        window.tour.next_page()
+        texts.append(window.tour.page_text())
+    joined = " ".join(texts)
+    for number in ("-4", "0.4"):
+        assert number in joined
+    assert positions == sorted(positions) and positions[-1] == window.moment.complete
+    assert window.scene.box_texts(window.scene.graph.node_named("w").id)[2] == "grad  -4"
+
+
+def test_the_quiz_in_the_window_accepts_minus_four_for_dL_dw(window):
+    window.teach.setCurrentWidget(window.quiz)
+    window._push_moment_to_panels()
+    assert window.quiz.jump_to_gradient("w")
+    assert window.quiz.question() == "What is dL/dw?"
+    assert not window.quiz.answer_text("4")
+    assert window.quiz.answer_text("-4")
+
+
+def test_mistakes_panel_can_load_the_preset_that_shows_a_mistake(window, qtbot):
+    window.teach.setCurrentWidget(window.mistakes)
+    window._push_moment_to_panels()
+    window.mistakes.set_enabled("assign", True)
+    with qtbot.waitSignal(window.graphShown, timeout=5000):
+        window.mistakes.preset_button("assign").click()
+    assert window.program.name == "multi-path"
