@@ -41,6 +41,7 @@ from .panels.mistakes import MistakesPanel
 from .panels.quiz import QuizPanel
 from .panels.tour import TourPanel
 from .panels.source import SourcePanel
+from .panels.sweep import SweepPanel
 from .timeline import Timeline, position_text
 from .worker import DEFAULT_CAP, DEFAULT_SPEED, EngineThread, RunState
 
@@ -121,6 +122,8 @@ class MainWindow(QMainWindow):
         self.teach.addTab(self.quiz, "Quiz")
         self.teach.addTab(self.check_panel, "Check")
         self.teach.addTab(self.mistakes, "Mistakes")
+        self.sweep = SweepPanel()
+        self.teach.addTab(self.sweep, "Sweep")
         for panel in (self.tour, self.quiz):
             panel.positionRequested.connect(self.travel_to_position)
         self.mistakes.presetRequested.connect(self._load_preset_from_panel)
@@ -137,6 +140,7 @@ class MainWindow(QMainWindow):
         self.speed_control = SpeedControl(int(self.settings.value("speed", DEFAULT_SPEED)))
         self.cap_control = CapControl(DEFAULT_CAP)
         self.lr_control.lrChanged.connect(self._on_lr)
+        self.sweep.lrChosen.connect(self.lr_control.set_lr)
         self.speed_control.speedChanged.connect(self.engine.speedChanged)
         self.cap_control.capChanged.connect(self.engine.capChanged)
         self.engine.speedChanged.emit(self.speed_control.speed())
@@ -352,6 +356,7 @@ class MainWindow(QMainWindow):
 
     def _on_program(self, program: Program) -> None:
         self.program = program
+        self.sweep.set_program(program)
         self.engine.pauseRequested.emit()
         self.engine.loadRequested.emit(program, self.lr_control.lr())
         self.statusBar().showMessage(f"Loaded {program.name}: {len(program.bindings)} names; "
@@ -873,11 +878,13 @@ class MainWindow(QMainWindow):
         self.settings.setValue("lr", self.lr_control.lr())
         self.settings.setValue("speed", self.speed_control.speed())
         self.settings.sync()
+        self.sweep.shutdown()
         self.engine.stop()
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop the engine thread (the window's close does it too)."""
+        """Stop the engine and sweep threads (the window's close does it too)."""
+        self.sweep.shutdown()
         self.engine.stop()
 
 

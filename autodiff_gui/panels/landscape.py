@@ -911,6 +911,7 @@ class LandscapePanel(QWidget):
             self._plot.setRange(xRange=self._x_range, yRange=self._y_range, padding=0)
 
     def _update_note(self) -> None:
+        """Say what the plot does not show, and why: thinned or diverged iterates, gaps, sampling."""
         parts = []
         name = self.parameter()
         if self.mode() == SLICE:
@@ -926,7 +927,7 @@ class LandscapePanel(QWidget):
             parts.append("Gaps: the loss is undefined (or too large to draw) there.")
         if self._path_total > MAX_PATH_POINTS:
             parts.append(f"{MAX_PATH_POINTS} of {self._path_total:,} iterates are drawn.")
-        if self.sampling():
+        if self._job is not None or self._pending is not None:
             parts.append("Sampling the landscape…")
         self._note.setText(" ".join(parts))
         self._note.setVisible(bool(parts))
@@ -954,7 +955,7 @@ class LandscapePanel(QWidget):
         if not (run and self.isVisible()):  # hidden, showEvent starts the work
             return
         if len(request.points) * self._cost <= SLICE_BUDGET_S:
-            self._work(SLICE_BUDGET_S)  # done before the caller returns: no stale curve is ever shown
+            self._work(SLICE_BUDGET_S)  # usually done before the caller returns: nothing stale shows
         elif not self._work_timer.isActive():
             self._work_timer.start(0)  # the caller (a refresh) has done enough for this turn
 

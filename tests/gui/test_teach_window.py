@@ -141,3 +141,16 @@ def test_mistakes_panel_can_load_the_preset_that_shows_a_mistake(window, qtbot):
     with qtbot.waitSignal(window.graphShown, timeout=5000):
         window.mistakes.preset_button("assign").click()
     assert window.program.name == "multi-path"
+
+
+def test_the_sweep_tab_finds_the_regimes_and_sets_a_chosen_rate(window, qtbot):
+    window.teach.setCurrentWidget(window.sweep)
+    with qtbot.waitSignal(window.sweep.sweepFinished, timeout=30000) as blocker:
+        assert window.sweep.start(n=20, max_iterations=300)
+    points = blocker.args[0]
+    converged = [p.lr for p in points if p.status == "converged"]
+    diverged = [p.lr for p in points if p.status == "diverged"]
+    assert max(converged) < 1 < min(diverged)
+    assert sorted(lr for lr, _ in window.sweep.boundary_markers()) == pytest.approx([0.5, 1.0])
+    window.sweep.lrChosen.emit(0.25)
+    assert window.lr_control.lr() == 0.25
