@@ -36,6 +36,7 @@ from .plots.export import export_plot_png, export_plot_svg
 from .recording import ITERATIONS, RecordingCancelled, record
 from .plots.curves import CurvesPanel
 from .panels.check import GradientCheckPanel
+from .panels.landscape import LandscapePanel
 from .panels.ledger import LedgerPanel
 from .panels.mistakes import MistakesPanel
 from .panels.quiz import QuizPanel
@@ -133,13 +134,18 @@ class MainWindow(QMainWindow):
         self.teach_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.teach_dock)
+        self.landscape = LandscapePanel()
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
         self.bottom.addWidget(self.curves)
+        self.bottom.addWidget(self.landscape)
+        self.bottom.setStretchFactor(0, 2)
+        self.bottom.setStretchFactor(1, 1)
 
         self.lr_control = LearningRateControl(lr)
         self.speed_control = SpeedControl(int(self.settings.value("speed", DEFAULT_SPEED)))
         self.cap_control = CapControl(DEFAULT_CAP)
         self.lr_control.lrChanged.connect(self._on_lr)
+        self.lr_control.lrChanged.connect(self.landscape.set_lr)
         self.sweep.lrChosen.connect(self.lr_control.set_lr)
         self.speed_control.speedChanged.connect(self.engine.speedChanged)
         self.cap_control.capChanged.connect(self.engine.capChanged)
@@ -557,7 +563,19 @@ class MainWindow(QMainWindow):
         panel = self.teach.currentWidget()
         if panel is not None and hasattr(panel, "set_moment"):
             panel.set_moment(m)
+        self._push_landscape(m)
         self._sync_timeline()
+
+    def _push_landscape(self, m: Moment) -> None:
+        """The loss surface with the iterates up to the moment shown (the panel thins them)."""
+        arrays = self.curves.history.arrays(copy=False)
+        upto = len(arrays.iterations)
+        if len(arrays.iterations) and m.iteration <= int(arrays.iterations[-1]):
+            upto = self.curves.history.index_at(m.iteration) + 1
+        path = [tuple(float(x) for x in row) for row in arrays.values[:upto][-2000:]]
+        self.landscape.set_path(path)
+        self.landscape.set_moment(m)
+        self.landscape.set_lr(self.lr_control.lr() if self.live else m.lr)
 
     def _sync_timeline(self) -> None:
         history = self.curves.history

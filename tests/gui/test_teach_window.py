@@ -154,3 +154,18 @@ def test_the_sweep_tab_finds_the_regimes_and_sets_a_chosen_rate(window, qtbot):
     assert sorted(lr for lr, _ in window.sweep.boundary_markers()) == pytest.approx([0.5, 1.0])
     window.sweep.lrChosen.emit(0.25)
     assert window.lr_control.lr() == 0.25
+
+
+def test_the_landscape_follows_the_window(window, qtbot):
+    window._push_moment_to_panels()
+    assert window.landscape.mode() == "curve"
+    assert window.landscape.tangent_slope() == pytest.approx(-4)
+    with qtbot.waitSignal(window.iterationsShown, timeout=5000):
+        window.step_iteration()
+    window._push_moment_to_panels()
+    assert window.landscape.tangent_slope() == pytest.approx(-4)
+    assert window.landscape.step_vector()[0] == pytest.approx(0.4)
+    window.lr_control.set_lr(1.5)
+    assert "diverging" in window.landscape.prediction_text()
+    window.lr_control.set_lr(0.6)
+    assert "oscillating" in window.landscape.prediction_text()
