@@ -6,6 +6,7 @@ flows back into the engine but commands (load, run, pause, step, reset, a learni
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 
@@ -51,6 +52,8 @@ MAX_RECENT = 8
 # A fast run is drawn at most ~20 times a second: each frame repaints the canvas and two plots,
 # and more frames would leave the event loop too little time between them to answer the learner.
 MIN_FRAME_MS = 50
+PLOT_FRAME_MS = 200  # the loss and parameter plots during a fast run
+PANEL_FRAME_MS = 250  # the Learn panels and the landscape during a fast run
 _TEXT_INPUTS = (QPlainTextEdit, QTextEdit, QLineEdit, QAbstractSpinBox)
 
 
@@ -79,6 +82,7 @@ class MainWindow(QMainWindow):
         self._forward_total = 0
         self._backward_total = 0
         self._closing = False
+        self._frozen = False
 
         saved_lr = float(self.settings.value("lr", 0.1))
         self.engine = EngineThread(self)
@@ -140,6 +144,7 @@ class MainWindow(QMainWindow):
         self.bottom.addWidget(self.landscape)
         self.bottom.setStretchFactor(0, 2)
         self.bottom.setStretchFactor(1, 1)
+        self.bottom.setSizes([640, 380])
 
         self.lr_control = LearningRateControl(lr)
         self.speed_control = SpeedControl(int(self.settings.value("speed", DEFAULT_SPEED)))
@@ -197,7 +202,7 @@ class MainWindow(QMainWindow):
         self.right.addWidget(self.bottom)
         self.right.setStretchFactor(0, 3)
         self.right.setStretchFactor(1, 1)
-        self.right.setSizes([600, 300])
+        self.right.setSizes([560, 340])
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.editor)
         self.splitter.addWidget(self.right)
@@ -215,7 +220,7 @@ class MainWindow(QMainWindow):
         self.teach.currentChanged.connect(lambda _: self._push_moment_to_panels())
         self._panel_timer = QTimer(self)
         self._panel_timer.setSingleShot(True)
-        self._panel_timer.setInterval(120)  # panels follow a fast run ~8 times a second
+        self._panel_timer.setInterval(PANEL_FRAME_MS)  # panels follow a fast run ~4 times a second
         self._panel_timer.timeout.connect(self._push_moment_to_panels)
         self._incoming: list[IterationRecord] = []
         self._incoming_graph: GraphSnapshot | None = None
@@ -223,6 +228,10 @@ class MainWindow(QMainWindow):
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(16)
         self._render_timer.timeout.connect(self._flush_incoming)
+        self._plot_timer = QTimer(self)
+        self._plot_timer.setSingleShot(True)
+        self._plot_timer.setInterval(PLOT_FRAME_MS)
+        self._plot_timer.timeout.connect(self.curves.refresh)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -510,7 +519,15 @@ class MainWindow(QMainWindow):
         self._render_timer.start()
 
     def _draw_iterations(self, records: list[IterationRecord], graph: GraphSnapshot | None) -> None:
-        self.curves.append(records)
+        self.curves.history.extend(records)
+        # The plots cost most of a frame: in a fast run they are redrawn a few times a second, in
+        # event-loop turns of their own, so no single turn keeps the window from answering.
+        if len(records) > 1 or self.state.running:
+            if not self._plot_timer.isActive():
+                self._plot_timer.start()
+        else:
+            self._plot_timer.stop()
+            self.curves.refresh()
         if graph is not None:
             self.graph = graph
             self.scene.show_graph(graph)
@@ -683,9 +700,13 @@ class MainWindow(QMainWindow):
 
     def _on_run_finished(self, status: str, message: str) -> None:
         self._flush_incoming()
+        self._plot_timer.stop()
+        self.curves.refresh()
         self.status_label.setText(message)
         self.step_label.setText(f"{message[:1].upper()}{message[1:]}. Ctrl+R starts again; "
                                 f"try another learning rate")
+        title = {CONVERGED: "Converged", DIVERGED: "Diverged"}.get(status, "Stopped")
+        self.scene.set_banner(f"{title} · the run has ended", message)
         color = {CONVERGED: "#1a9e55", DIVERGED: "#d1242f"}.get(status, "")
         self.status_label.setStyleSheet(f"color: {color}; font-weight: bold;" if color else "")
         self.statusBar().showMessage(message)
@@ -884,6 +905,13 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if not self._frozen:
+            # Everything built so far (Qt wrappers, plots, modules) lives as long as the window:
+            # move it out of the cyclic collector's sight, so a full collection during a fast run
+            # walks only what the run creates instead of pausing the window for tens of ms.
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
         QTimer.singleShot(0, self._focus_canvas)  # a learner's first Space runs it
 
     def _focus_canvas(self) -> None:

@@ -13,6 +13,8 @@ fast the engine goes, and commands (pause, a new learning rate) are handled betw
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -24,6 +26,8 @@ from engine.graph import GraphSnapshot
 from engine.language import Program, ProgramError, evaluate
 from engine.records import ChainRuleStep, ForwardStep, IterationRecord
 from engine.train import DEFAULT_TOL, RUNNING, IterationStart, Trainer
+
+from .engine_process import serve
 
 #: Speeds a learner picks, slowest first: (name, ms between ticks, advance by "step" or "iteration")
 SPEEDS: tuple[tuple[str, int, str], ...] = (
@@ -73,6 +77,8 @@ class EngineWorker(QObject):
         self._speed = DEFAULT_SPEED
         self._running = False
         self._timer: QTimer | None = None
+        self._remote: _Remote | None = None  # the full-speed engine process, started on demand
+        self._remote_failed = os.environ.get("AUTODIFF_ENGINE_PROCESS", "1") == "0"
 
     # --- commands in (queued from the GUI thread) -------------------------------------------------
     @Slot()
@@ -91,6 +97,7 @@ class EngineWorker(QObject):
     @Slot()
     def reset(self) -> None:
         self._stop_timer()
+        self._stop_remote_run(keep=False)
         self._running = False
         self._steps = None
         if self._program is None:
@@ -112,10 +119,14 @@ class EngineWorker(QObject):
         self._lr = lr
         if self._trainer is not None and self._steps is None:
             self._trainer.lr = lr
+        if self._remote is not None and self._remote.active:
+            self._remote.send(("lr", lr))
 
     @Slot(int)
     def set_speed(self, index: int) -> None:
         self._speed = max(0, min(len(SPEEDS) - 1, index))
+        if SPEEDS[self._speed][2] != "batch":
+            self._stop_remote_run(keep=True)
         if self._running:
             self._schedule()
 
@@ -127,6 +138,7 @@ class EngineWorker(QObject):
     @Slot(int)
     def set_cap(self, cap: int) -> None:
         self._cap = max(1, cap)
+        self._stop_remote_run(keep=True)  # the next slice restarts it with the new cap
 
     @Slot()
     def run(self) -> None:
@@ -144,6 +156,7 @@ class EngineWorker(QObject):
     def pause(self) -> None:
         self._running = False
         self._stop_timer()
+        self._stop_remote_run(keep=True)
         self._emit_state()
 
     @Slot()
@@ -166,6 +179,9 @@ class EngineWorker(QObject):
     def shutdown(self) -> None:
         self._running = False
         self._stop_timer()
+        if self._remote is not None:
+            self._remote.close()
+            self._remote = None
 
     # --- the engine, paced ------------------------------------------------------------------------
     def _ensure_trainer(self) -> bool:
@@ -240,6 +256,13 @@ class EngineWorker(QObject):
             return
         trainer = self._trainer
         trainer.lr = self._lr
+        remote = self._remote_process()
+        if remote is not None:
+            if not remote.active:
+                remote.send(("run", self._program, trainer.state(), self._tol, self._cap))
+                remote.active = True
+            self._receive(remote)
+            return
         records: list[IterationRecord] = []
         deadline = time.perf_counter() + SLICE_SECONDS
         while trainer.status == RUNNING and trainer.iteration < self._cap:
@@ -248,6 +271,54 @@ class EngineWorker(QObject):
                 break
         if records:
             self._finish_batch(records)
+
+    # --- the full-speed engine process ------------------------------------------------------------
+    def _remote_process(self) -> _Remote | None:
+        if self._remote is None and not self._remote_failed:
+            try:
+                self._remote = _Remote()
+            except (OSError, RuntimeError):  # no processes here: run in this thread instead
+                self._remote_failed = True
+        return self._remote
+
+    def _receive(self, remote: _Remote, until_paused: bool = False, keep: bool = True) -> None:
+        """Take the child's batches (all that wait; with ``until_paused``, up to its answer to a
+        pause), adopt its trainer state, and pass the records on as one batch."""
+        records: list[IterationRecord] = []
+        deadline = time.monotonic() + 5.0
+        while True:
+            if not remote.conn.poll(0.5 if until_paused else 0):
+                if not until_paused or time.monotonic() > deadline or not remote.alive():
+                    break
+                continue
+            try:
+                message = remote.conn.recv()
+            except (EOFError, OSError):
+                self._remote_failed, self._remote = True, None
+                break
+            kind, state = message[0], message[-2] if message[0] == "batch" else message[1]
+            if state is not None and keep:
+                self._trainer.restore(state)
+            if kind == "batch":
+                records.extend(message[1])
+                if message[3]:
+                    remote.active = False
+                    if not until_paused:
+                        break
+            elif kind == "paused":
+                remote.active = False
+                break
+        if records and keep:
+            self._finish_batch(records)
+
+    def _stop_remote_run(self, keep: bool) -> None:
+        """Pause the child and take what it computed meanwhile (``keep``) or drop it (a reset)."""
+        remote = self._remote
+        if remote is None or not remote.active:
+            return
+        remote.send(("pause",))
+        self._receive(remote, until_paused=True, keep=keep)
+        remote.active = False
 
     def _finish_batch(self, records: list[IterationRecord]) -> None:
         trainer = self._trainer
@@ -261,6 +332,36 @@ class EngineWorker(QObject):
         t = self._trainer
         self.stateChanged.emit(RunState(self._running, t.status if t else "idle",
                                         t.iteration if t else 0, self._steps is not None))
+
+
+class _Remote:
+    """The child process of :mod:`.engine_process`, and the pipe to it."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt threads
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=serve, args=(child,), daemon=True,
+                                       name="autodiff-engine")
+        self.process.start()
+        child.close()
+        self.active = False  # a run is going on in the child
+
+    def send(self, message: tuple) -> None:
+        try:
+            self.conn.send(message)
+        except (BrokenPipeError, OSError):
+            self.active = False
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def close(self) -> None:
+        self.send(("stop",))
+        self.process.join(2)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(2)
+        self.conn.close()
 
 
 class EngineThread(QObject):

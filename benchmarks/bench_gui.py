@@ -83,12 +83,14 @@ def window_run(seconds: float) -> tuple[float, float, int]:
     w.cap_control.spin.setValue(1_000_000)
 
     gaps: list[float] = []
+    stamps: list[float] = []
     clock = QElapsedTimer()
     ticker = QTimer()
     ticker.setInterval(16)
 
     def tick() -> None:
         gaps.append(clock.restart())
+        stamps.append(time.perf_counter())
 
     ticker.timeout.connect(tick)
     wait(1.5)  # let the window settle
@@ -103,6 +105,9 @@ def window_run(seconds: float) -> tuple[float, float, int]:
     done = w.curves.history.count - start_iterations
     w.toggle_run()
     w.close()
+    if os.environ.get("BENCH_VERBOSE"):
+        worst = sorted(range(1, len(gaps)), key=lambda i: -gaps[i])[:8]
+        print("worst gaps (ms @ s):", [(gaps[i], round(stamps[i] - t0, 2)) for i in worst])
     return (max(gaps[1:]) if len(gaps) > 1 else float("nan")), done / elapsed, len(gaps)
 
 

@@ -33,6 +33,21 @@ class IterationStart:
     lr: float = DEFAULT_LR
 
 
+@dataclass(frozen=True)
+class TrainerState:
+    """Everything a trainer needs to go on from where another one stopped (another thread or
+    process): plain numbers, so it pickles."""
+
+    values: tuple[float, ...]
+    iteration: int
+    status: str
+    message: str
+    lr: float
+    first_loss: float | None
+    carried: tuple[float, ...]
+    last_record: IterationRecord | None
+
+
 @dataclass
 class TrainResult:
     status: str
@@ -73,6 +88,22 @@ class Trainer:
         self.last: Evaluation | None = None  # the graph of the last iteration, after backward
         self._carried = [0.0] * len(self.values)
 
+    def state(self) -> TrainerState:
+        return TrainerState(tuple(self.values), self.iteration, self.status, self.message, self.lr,
+                            self.first_loss, tuple(self._carried), self.last_record)
+
+    def restore(self, state: TrainerState) -> None:
+        """Go on from ``state`` (same program and settings); ``last`` is rebuilt on demand."""
+        self.values = list(state.values)
+        self.iteration = state.iteration
+        self.status = state.status
+        self.message = state.message
+        self.lr = state.lr
+        self.first_loss = state.first_loss
+        self._carried = list(state.carried)
+        self.last_record = state.last_record
+        self.last = None
+
     # --- one iteration --------------------------------------------------------------------------
     def step(self) -> IterationRecord:
         """One whole iteration with the plain ``backward()``; the fast path."""
@@ -104,6 +135,10 @@ class Trainer:
 
     def snapshot(self) -> GraphSnapshot | None:
         """The last iteration's graph with values and gradients (before its update)."""
+        if self.last is None and self.last_record is not None:
+            ev = evaluate(self.program, [p.data for p in self.last_record.params])
+            ev.loss.backward()
+            self.last = ev
         return self.last.snapshot() if self.last is not None else None
 
     def _forward(self) -> Evaluation | None:
@@ -311,5 +346,5 @@ def _finite(x: float) -> bool:
 
 
 __all__ = ["CONVERGED", "DIVERGED", "ERROR", "MAX_STEPS", "RUNNING", "DomainError",
-           "IterationStart", "TrainResult", "Trainer", "curvature", "finite_difference",
+           "IterationStart", "TrainResult", "Trainer", "TrainerState", "curvature", "finite_difference",
            "gradient", "quadratic_minimum", "train"]
