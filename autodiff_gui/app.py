@@ -21,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window and exit")
     parser.add_argument("--run-steps", type=int, default=0, metavar="N",
                         help="with --screenshot: run N iterations first")
+    parser.add_argument("--backward-step", type=int, metavar="K",
+                        help="with --screenshot: after the run, show the K-th chain-rule "
+                             "multiplication of the first backward pass (the tutorial's)")
     parser.add_argument("--speed", type=int, help=argparse.SUPPRESS)
     return parser
 
@@ -63,12 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
 
     if args.screenshot:
-        _screenshot(app, window, Path(args.screenshot), args.run_steps, args.speed)
+        window.persist_settings = False  # a scripted run must not change the learner's settings
+        window.resize(1600, 1000)  # the same picture whatever size was remembered
+        _screenshot(app, window, Path(args.screenshot), args.run_steps, args.speed,
+                    args.backward_step)
         return 0
     return app.exec()
 
 
-def _screenshot(app, window, path: Path, steps: int, speed: int | None) -> None:
+def _screenshot(app, window, path: Path, steps: int, speed: int | None,
+                backward_step: int | None = None) -> None:
     """Run ``steps`` iterations at full speed, grab the window, write the PNG, quit."""
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QTimer
 
@@ -77,6 +84,12 @@ def _screenshot(app, window, path: Path, steps: int, speed: int | None) -> None:
     from .worker import SPEEDS
 
     def save() -> None:
+        if backward_step is not None and window.curves.history.count:
+            window.travel_to_iteration(0)
+            window.teach.setCurrentWidget(window.ledger)
+            window.travel_to_position(len(window.moment.forward) + backward_step)
+        window._push_moment_to_panels()
+        window.landscape.finish_sampling()
         app.processEvents()
         image = window.grab()
         data = QByteArray()

@@ -12,11 +12,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QDockWidget, QFileDialog, QFrame,
-                               QHBoxLayout, QTabWidget,
-                               QLabel, QLineEdit, QMainWindow, QMessageBox, QPlainTextEdit,
-                               QProgressDialog,
-                               QSplitter, QTextEdit, QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout,
+                               QLabel, QMainWindow, QMessageBox, QProgressDialog, QSplitter,
+                               QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 from engine.files import atomic_write, describe_os_error
 from engine.formats import TEXT_FORMATS, records_to_csv
@@ -54,7 +52,6 @@ MAX_RECENT = 8
 MIN_FRAME_MS = 50
 PLOT_FRAME_MS = 200  # the loss and parameter plots during a fast run
 PANEL_FRAME_MS = 250  # the Learn panels and the landscape during a fast run
-_TEXT_INPUTS = (QPlainTextEdit, QTextEdit, QLineEdit, QAbstractSpinBox)
 
 
 class MainWindow(QMainWindow):
@@ -83,6 +80,7 @@ class MainWindow(QMainWindow):
         self._backward_total = 0
         self._closing = False
         self._frozen = False
+        self.persist_settings = True  # False for a scripted window (--screenshot)
 
         saved_lr = float(self.settings.value("lr", 0.1))
         self.engine = EngineThread(self)
@@ -462,7 +460,8 @@ class MainWindow(QMainWindow):
         target = quadratic_minimum(self.program, ev.param_values())
         if target is None:
             return {}
-        return {name: float(f"{v:.9g}") for (name, _), v in zip(ev.params, target)}
+        # round away the finite-difference noise (b* = 5.9e-12 is b* = 0)
+        return {name: round(float(f"{v:.9g}"), 9) for (name, _), v in zip(ev.params, target)}
 
     def _on_iteration_started(self, start: IterationStart) -> None:
         self._flush_incoming()
@@ -920,10 +919,11 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closing = True
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("lr", self.lr_control.lr())
-        self.settings.setValue("speed", self.speed_control.speed())
-        self.settings.sync()
+        if self.persist_settings:
+            self.settings.setValue("geometry", self.saveGeometry())
+            self.settings.setValue("lr", self.lr_control.lr())
+            self.settings.setValue("speed", self.speed_control.speed())
+            self.settings.sync()
         self.sweep.shutdown()
         self.engine.stop()
         super().closeEvent(event)
@@ -959,10 +959,6 @@ def update_text(record: IterationRecord) -> tuple[str, str]:
 
 def _params_text(record: IterationRecord) -> str:
     return ", ".join(f"{p.name} = {format_number(p.data)}" for p in record.params[:4])
-
-
-def is_text_input(widget) -> bool:
-    return isinstance(widget, _TEXT_INPUTS)
 
 
 HELP_TEXT = """\

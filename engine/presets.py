@@ -38,7 +38,7 @@ class Preset:
 
 
 # The order a learner meets them: the tutorial's loss first.
-_ORDER = ["three-step", "multi-path", "regression", "neuron", "network"]
+_ORDER = ["three-step", "multi-path", "regression", "neuron", "network", "shared-node"]
 
 
 def presets() -> list[Preset]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .graph import GraphSnapshot, backward_steps, forward_steps, format_number
 from .language import Evaluation, Program, ProgramError, ProgramOverflow, evaluate

@@ -49,7 +49,6 @@ class _Interpreter:
         self.params: list[Value] = []
         self.inputs: list[tuple[str, Value]] = []
         self.kinds: dict[int, str] = {}
-        self.constants: set[int] = set()  # ids of the Values of named inputs
         self.operations = 0
         # Work done once per object, however often a program reuses it (kept alive so ids stay
         # unique): lists already labelled, and whether a node depends on a parameter.
@@ -106,7 +105,6 @@ class _Interpreter:
             # a name bound to a plain number: a named input, a leaf of the graph
             v = Value(value, label=name)
             self.kinds[id(v)] = INPUT
-            self.constants.add(id(v))
             self.inputs.append((name, v))
             return v
         if isinstance(value, Value):
