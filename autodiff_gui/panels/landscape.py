@@ -52,6 +52,8 @@ from engine.regimes import (DIVERGING, MONOTONE, ONE_STEP, OSCILLATING, PERIODIC
 from engine.replay import Moment
 from engine.train import gradient, quadratic_minimum
 
+from ..plots.theme import style_plot
+
 __all__ = [
     "CURVE",
     "HEATMAP",
@@ -1055,11 +1057,7 @@ class LandscapePanel(QWidget):
         background = palette.color(QPalette.ColorRole.Base)
         foreground = palette.color(QPalette.ColorRole.Text)
         self._tone = "dark" if background.lightness() < 128 else "light"
-        self._widget.setBackground(background)
-        for side in ("left", "bottom"):
-            axis = self._plot.getAxis(side)
-            axis.setPen(foreground)
-            axis.setTextPen(foreground)
+        style_plot(self._widget, self._plot, background, foreground, title=False)
         c = _COLOURS[self._tone]
         label_fill = QColor(background)
         label_fill.setAlpha(190)

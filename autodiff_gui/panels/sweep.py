@@ -45,6 +45,8 @@ from engine.sweep import (DEFAULT_COUNT, DEFAULT_HI, DEFAULT_LO, DEFAULT_MAX_ITE
                           SweepPoint, log_space, sweep)
 from engine.train import CONVERGED, DIVERGED, ERROR, MAX_STEPS
 
+from ..plots.theme import style_plot
+
 __all__ = ["ITERATIONS_TITLE", "LOSS_TITLE", "SweepPanel", "SweepWorker"]
 
 ITERATIONS_TITLE = "Iterations to converge vs learning rate"
@@ -544,12 +546,7 @@ class SweepPanel(QWidget):
         foreground = self._foreground()
         for widget, plot in ((self.iterations_widget, self.iterations_plot),
                              (self.loss_widget, self.loss_plot)):
-            widget.setBackground(background)
-            for side in ("left", "bottom"):
-                axis = plot.getAxis(side)
-                axis.setPen(foreground)
-                axis.setTextPen(foreground)
-            plot.titleLabel.setText(plot.titleLabel.text, color=foreground)
+            style_plot(widget, plot, background, foreground)
         self._cap_line.setPen(pg.mkPen(foreground, width=1, style=Qt.PenStyle.DotLine))
         self._cap_line.label.setColor(foreground)
         self._draw_regimes()

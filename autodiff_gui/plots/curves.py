@@ -40,6 +40,7 @@ from engine.records import IterationRecord
 
 from .export import export_plot_png, export_plot_svg
 from .history import History
+from .theme import style_plot
 
 __all__ = [
     "LOSS_TITLE",
@@ -504,12 +505,7 @@ class CurvesPanel(QWidget):
             (self._loss_widget, self._loss_plot, self._loss_legend),
             (self._param_widget, self._param_plot, self._param_legend),
         ):
-            widget.setBackground(background)
-            for side in ("left", "bottom"):
-                axis = plot.getAxis(side)
-                axis.setPen(foreground)
-                axis.setTextPen(foreground)
-            plot.titleLabel.setText(plot.titleLabel.text, color=foreground)
+            style_plot(widget, plot, background, foreground)
             legend_background = QColor(background)
             legend_background.setAlpha(200)
             legend.setBrush(legend_background)

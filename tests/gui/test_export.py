@@ -12,7 +12,6 @@ from PySide6.QtGui import QImage
 from autodiff_gui import export as export_mod
 from autodiff_gui.export import ExportError, ImageOptions, export_scene, headless_scene
 from autodiff_gui.recording import BACKWARD, ITERATIONS, gif_bytes, record
-from autodiff_gui.window import MainWindow
 from engine.presets import preset
 
 THREE_STEP = preset("three-step").program()
@@ -154,15 +153,6 @@ def test_gif_keeps_frames_that_differ(qapp):
 
 
 # --- from the window -----------------------------------------------------------------------------
-@pytest.fixture
-def window(qtbot, settings):
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.load_default()
-    w.show()
-    qtbot.waitUntil(lambda: w.graph is not None)
-    yield w
-    w.close()
 
 
 def test_window_text_exports(window, qtbot, tmp_path):

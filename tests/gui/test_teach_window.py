@@ -5,7 +5,6 @@ import pytest
 from autodiff_gui.canvas.items import RECEIVING, UPSTREAM
 from autodiff_gui.panels.ledger import ledger_rows
 from autodiff_gui.panels.source import ACCUMULATE, SEED
-from autodiff_gui.window import MainWindow
 from autodiff_gui.worker import SPEEDS
 from engine.presets import preset
 from engine.replay import replay
@@ -13,15 +12,6 @@ from engine.replay import replay
 FAST = len(SPEEDS) - 1
 
 
-@pytest.fixture
-def window(qtbot, settings):
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.load_default()
-    w.show()
-    qtbot.waitUntil(lambda: w.moment is not None and len(w.scene.boxes) == 8)
-    yield w
-    w.close()
 
 
 def run_to_end(qtbot, w):

@@ -12,15 +12,6 @@ from autodiff_gui.worker import SPEEDS
 FAST = len(SPEEDS) - 1
 
 
-@pytest.fixture
-def window(qtbot, settings):
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.load_default()
-    w.show()
-    qtbot.waitUntil(lambda: w.graph is not None and len(w.scene.boxes) == 8)
-    yield w
-    w.close()
 
 
 def run_to_end(qtbot, w, timeout=20000):

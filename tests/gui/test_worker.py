@@ -22,15 +22,6 @@ def test_trainer_state_round_trip_goes_on_identically():
     assert b.snapshot() == a.snapshot()
 
 
-@pytest.fixture
-def window(qtbot, settings):
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.load_default()
-    w.show()
-    qtbot.waitUntil(lambda: w.graph is not None)
-    yield w
-    w.close()
 
 
 def test_full_speed_runs_in_a_child_process_with_the_same_numbers(window, qtbot):
