@@ -98,9 +98,10 @@ class GraphScene(QGraphicsScene):
         width = max(layout.width, 560.0)
         self.banner.set_width(width)
         self.banner.setPos(0, -BANNER_GAP)
-        self.setSceneRect(QRectF(-24, -BANNER_GAP - 16, width + 48, layout.height + BANNER_GAP + 40))
         self.graph = graph
         self._shape = _shape(graph)
+        # last: a view refits on this signal and asks where the loss is
+        self.setSceneRect(QRectF(-24, -BANNER_GAP - 16, width + 48, layout.height + BANNER_GAP + 40))
 
     # --- showing a moment -------------------------------------------------------------------------
     def show_graph(self, graph: GraphSnapshot, grads_known: bool = True) -> None:
@@ -245,6 +246,12 @@ class GraphScene(QGraphicsScene):
         data = [n.data if known else nan for n, known in zip(g.nodes, self._value_known)]
         grads = [gr if known else nan for gr, known in zip(self._grads, self._grad_known)]
         return g.with_values(data, grads)
+
+    def root_rect(self) -> QRectF | None:
+        """Where the loss's box is, in scene coordinates."""
+        if self.graph is None or self.graph.root not in self.boxes:
+            return None
+        return self.boxes[self.graph.root].rect()
 
     def box_texts(self, node_id: int) -> tuple[str, str, str]:
         b = self.boxes[node_id]

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QGraphicsView
 from .scene import GraphScene
 
 MIN_SCALE, MAX_SCALE = 0.05, 6.0
+READABLE_SCALE = 0.75  # below this a value box's numbers are too small to read
 
 
 class GraphView(QGraphicsView):
@@ -41,6 +42,20 @@ class GraphView(QGraphicsView):
             self.resetTransform()
             self.scale(1.6, 1.6)
             self.centerOn(rect.center())
+
+    def fit_readable(self) -> None:
+        """Fit, unless the whole graph would shrink past reading (a network of hundreds of
+        nodes): then show it at a readable size around the loss, where backpropagation starts,
+        and let the learner pan (Ctrl+0 still shows everything)."""
+        self.fit()
+        if self.transform().m11() >= READABLE_SCALE:
+            return
+        self.resetTransform()
+        self.scale(READABLE_SCALE, READABLE_SCALE)
+        root = self.graph_scene.root_rect()
+        if root is not None:
+            self.centerOn(root.center())
+        self.auto_fit = False
 
     def zoom(self, factor: float) -> None:
         current = self.transform().m11()
@@ -76,8 +91,8 @@ class GraphView(QGraphicsView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.auto_fit:
-            self.fit()
+            self.fit_readable()
 
     def _scene_changed(self, rect) -> None:
-        if self.auto_fit:
-            self.fit()
+        """A graph of another shape: show it afresh (a learner's zoom holds while it runs)."""
+        self.fit_readable()

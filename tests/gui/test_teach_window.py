@@ -159,3 +159,17 @@ def test_the_landscape_follows_the_window(window, qtbot):
     assert "diverging" in window.landscape.prediction_text()
     window.lr_control.set_lr(0.6)
     assert "oscillating" in window.landscape.prediction_text()
+
+
+def test_a_big_graph_opens_readable_around_the_loss(window, qtbot):
+    with qtbot.waitSignal(window.graphShown, timeout=5000):
+        window.editor.select_preset("network")
+    view = window.view
+    assert view.zoom_level() == pytest.approx(0.75)
+    root = window.scene.root_rect()
+    assert view.mapToScene(view.viewport().rect()).boundingRect().contains(root.center())
+    window.fit_action.trigger()
+    assert view.zoom_level() < 0.3  # Ctrl+0 still shows everything
+    with qtbot.waitSignal(window.graphShown, timeout=5000):
+        window.editor.select_preset("three-step")
+    assert view.zoom_level() > 0.75  # a small graph is fitted again
