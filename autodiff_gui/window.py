@@ -551,6 +551,7 @@ class MainWindow(QMainWindow):
     def _set_moment(self, moment: Moment) -> None:
         self.moment = moment
         self._pending_record = None
+        self._show_readout_moment(moment)
         self._sync_timeline()
         if not self._panel_timer.isActive():
             self._panel_timer.start()
@@ -662,10 +663,15 @@ class MainWindow(QMainWindow):
         self._push_moment_to_panels()
 
     def _show_readout_moment(self, m: Moment) -> None:
+        """The numbers known at this moment: the loss once the forward pass has computed it, the
+        gradients once the backward pass has (never ahead of the canvas, nor of the quiz)."""
         loss_name = self.program.loss_name if self.program else "L"
-        parts = [f"iteration {m.iteration}", f"{loss_name} = {format_number(m.loss)}"]
+        loss = format_number(m.loss) if m.position >= len(m.forward) else "…"
+        parts = [f"iteration {m.iteration}", f"{loss_name} = {loss}"]
+        done = m.position >= m.complete
         for name, v, g in list(zip(m.param_names, m.values, m.grads))[:3]:
-            parts += [f"{name} = {format_number(v)}", f"d{loss_name}/d{name} = {format_number(g)}"]
+            parts += [f"{name} = {format_number(v)}",
+                      f"d{loss_name}/d{name} = {format_number(g) if done else '?'}"]
         parts.append(f"α = {format_number(m.lr)}")
         self.readout.setText("   ·   ".join(parts))
 
