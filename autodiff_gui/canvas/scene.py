@@ -96,7 +96,8 @@ class GraphScene(QGraphicsScene):
                 self.addItem(edge)
                 self.edges[(c, n.id, i)] = edge
         width = max(layout.width, 560.0)
-        self.banner.set_width(width)
+        banner_width = min(width, 1000.0)  # a wide graph keeps a banner that fits a screen
+        self.banner.set_width(banner_width)
         self.banner.setPos(0, -BANNER_GAP)
         self.graph = graph
         self._shape = _shape(graph)
