@@ -9,6 +9,7 @@ This module imports no Qt: the child starts quickly and small. Messages (pickled
 
     parent → child: ("run", program, TrainerState, tol, cap) · ("lr", lr) · ("pause",) · ("stop",)
     child → parent: ("batch", records, TrainerState, done) · ("paused", TrainerState)
+                    · ("failed", message): the parent then runs the engine itself
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import time
 from multiprocessing.connection import Connection
 
+from engine.language import ProgramError
 from engine.train import RUNNING, Trainer
 
 SLICE_SECONDS = 0.015  # iterations per batch: about one frame's worth
@@ -35,8 +37,12 @@ def serve(conn: Connection) -> None:
             kind = message[0]
             if kind == "run":
                 _, program, state, tol, cap = message
-                trainer = Trainer(program, lr=state.lr, tol=tol, param_values=state.values,
-                                  keep_records=False)
+                try:  # built at the program's own start, then moved on to where the run is
+                    trainer = Trainer(program, lr=state.lr, tol=tol, keep_records=False)
+                except (ProgramError, ArithmeticError) as exc:
+                    conn.send(("failed", str(exc)))
+                    trainer, running = None, False
+                    continue
                 trainer.restore(state)
                 running = trainer.status == RUNNING and trainer.iteration < cap
                 if not running:

@@ -75,6 +75,11 @@ class MainWindow(QMainWindow):
         self.moment: Moment | None = None  # what the canvas and the panels show
         self._pending_record: IterationRecord | None = None  # a moment to rebuild lazily
         self.live = True  # False while the learner travels back in time
+        self._live_moment: Moment | None = None  # the engine's step-by-step iteration, if any
+        self._canvas_live = True  # the canvas shows the engine's latest moment, not a travel
+        # After a load or reset, records still queued from the run before it must be dropped;
+        # the worker's graphReset marks where the new run's records begin.
+        self._awaiting_reset = False
         self.state = RunState(False, "idle", 0, False)
         self._forward_total = 0
         self._backward_total = 0
@@ -368,6 +373,7 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _on_program(self, program: Program) -> None:
+        self._awaiting_reset = True
         self.program = program
         self.sweep.set_program(program)
         self.engine.pauseRequested.emit()
@@ -398,6 +404,7 @@ class MainWindow(QMainWindow):
         self.engine.iterationRequested.emit()
 
     def reset(self) -> None:
+        self._awaiting_reset = True
         self.engine.resetRequested.emit()
         self.statusBar().showMessage("Reset to the starting values", 3000)
 
@@ -417,6 +424,9 @@ class MainWindow(QMainWindow):
     # --- records in ---------------------------------------------------------------------------------
     def _on_graph_reset(self, graph: GraphSnapshot | None) -> None:
         self._incoming, self._incoming_graph = [], None  # records of the run that was reset
+        self._awaiting_reset = False
+        self._live_moment = None
+        self._canvas_live = True
         if graph is None:
             return
         self.graph = graph
@@ -464,27 +474,54 @@ class MainWindow(QMainWindow):
         return {name: round(float(f"{v:.9g}"), 9) for (name, _), v in zip(ev.params, target)}
 
     def _on_iteration_started(self, start: IterationStart) -> None:
+        if self._awaiting_reset or self.program is None:
+            return
         self._flush_incoming()
-        self.live = True
-        if self.program is not None:
-            self._set_moment(replay(self.program, start.values, start.iteration, start.lr, 0))
+        try:
+            self._live_moment = replay(self.program, start.values, start.iteration, start.lr, 0)
+        except ProgramError:
+            self._live_moment = None
+            return
+        if not self.live:
+            return
+        self._set_moment(self._live_moment)
         self.graph = start.graph
         self.scene.begin_iteration(start.graph)
+        self._canvas_live = True
         self.step_label.setText(f"Iteration {start.iteration}, step 1 · forward pass: compute each "
                                 f"node from its inputs, and the local gradients along the way")
 
+    def _advance_live_moment(self, position: int) -> bool:
+        """Move the engine's moment on; True if the canvas should draw the step (it is live and
+        already showing that iteration; after time travel it is redrawn whole instead)."""
+        if self._awaiting_reset or self._live_moment is None:
+            return False
+        self._live_moment = self._live_moment.at(position)
+        if not self.live:
+            return False
+        self._set_moment(self._live_moment)
+        if not self._canvas_live:
+            self.scene.show_moment(self._live_moment)
+            self.curves.set_marker(None)
+            self._canvas_live = True
+            return False
+        return True
+
     def _on_forward_step(self, step: ForwardStep) -> None:
         self._flush_incoming()
-        if self.moment is not None:
-            self._set_moment(self.moment.at(step.number))
+        if not self._advance_live_moment(step.number):
+            return
         self.scene.show_forward_step(step, self._forward_total)
         self.step_label.setText(f"Forward step {step.number} of {self._forward_total}:  "
                                 f"{self.scene.banner.text}")
 
     def _on_chain_rule_step(self, step: ChainRuleStep) -> None:
         self._flush_incoming()
-        if self.moment is not None:
-            self._set_moment(self.moment.at(len(self.moment.forward) + step.number))
+        forward = len(self._live_moment.forward) if self._live_moment is not None else 0
+        if not self._advance_live_moment(forward + step.number):
+            if self.live and not self._awaiting_reset:
+                self.stepShown.emit(step)
+            return
         graph = self.scene.graph
         text = formula(graph, step)
         self.scene.show_chain_rule_step(step, text, self._backward_total)
@@ -499,7 +536,7 @@ class MainWindow(QMainWindow):
         ends, and the cooldown grows with the cost of drawing (a long loss curve costs more), so
         the event loop never falls behind and the window keeps answering.
         """
-        if not records:
+        if not records or self._awaiting_reset:
             return
         self._incoming.extend(records)
         self._incoming_graph = graph
@@ -519,6 +556,7 @@ class MainWindow(QMainWindow):
 
     def _draw_iterations(self, records: list[IterationRecord], graph: GraphSnapshot | None) -> None:
         self.curves.history.extend(records)
+        self._live_moment = None  # the iteration is complete
         # The plots cost most of a frame: in a fast run they are redrawn a few times a second, in
         # event-loop turns of their own, so no single turn keeps the window from answering.
         if len(records) > 1 or self.state.running:
@@ -527,11 +565,15 @@ class MainWindow(QMainWindow):
         else:
             self._plot_timer.stop()
             self.curves.refresh()
+        last = records[-1]
+        if not self.live:  # the learner is travelling: the run is recorded, the canvas stays put
+            self._sync_timeline()
+            self.iterationsShown.emit(records)
+            return
         if graph is not None:
             self.graph = graph
             self.scene.show_graph(graph)
-        last = records[-1]
-        self.live = True
+        self._canvas_live = True
         self._pending_record = last
         if not self._panel_timer.isActive():
             self._panel_timer.start()
@@ -609,6 +651,7 @@ class MainWindow(QMainWindow):
 
     def show_moment(self, moment: Moment) -> None:
         """Put the canvas, the panels, the plots' marker and the numbers at ``moment``."""
+        self._canvas_live = False
         self.moment = moment
         self._pending_record = None
         self.scene.show_moment(moment)
@@ -647,7 +690,11 @@ class MainWindow(QMainWindow):
         self.live = True
         self.curves.set_marker(None)
         history = self.curves.history
-        if len(history):
+        if self._live_moment is not None:  # the engine is part-way through an iteration
+            self.moment = self._live_moment
+            self.scene.show_moment(self._live_moment)
+            self._show_readout_moment(self._live_moment)
+        elif len(history):
             last = history.last()
             m = self._moment_from_record(last)
             if m is not None:
@@ -658,6 +705,7 @@ class MainWindow(QMainWindow):
                 self._show_readout(last)
         elif self.moment is not None:
             self.scene.show_graph(self.moment.before, grads_known=False)
+        self._canvas_live = True
         self.step_label.setText("Back to the latest moment of the run")
         self._sync_timeline()
         self._push_moment_to_panels()
@@ -704,6 +752,8 @@ class MainWindow(QMainWindow):
         self.readout.setText("   ·   ".join(parts))
 
     def _on_run_finished(self, status: str, message: str) -> None:
+        if self._awaiting_reset:
+            return
         self._flush_incoming()
         self._plot_timer.stop()
         self.curves.refresh()
@@ -718,10 +768,15 @@ class MainWindow(QMainWindow):
         self.runEnded.emit(status, message)
 
     def _on_state(self, state: RunState) -> None:
+        paused = self.state.running and not state.running and state.status == RUNNING
         self.state = state
+        if paused and self.live and not self._awaiting_reset:
+            self.step_label.setText(f"Paused at iteration {state.iteration}. Space runs on, → steps, "
+                                    f"the sliders below travel back in time.")
         self.run_action.setText("&Pause" if state.running else "&Run")
 
     def _on_failed(self, message: str) -> None:
+        self._awaiting_reset = False
         self.status_label.setText(message)
 
     # --- files --------------------------------------------------------------------------------------

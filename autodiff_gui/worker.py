@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from engine.graph import GraphSnapshot
 from engine.language import Program, ProgramError, evaluate
@@ -214,6 +214,7 @@ class EngineWorker(QObject):
             self._advance_batch()
         if self._trainer.status != RUNNING or (self._steps is None and self._trainer.iteration >= self._cap):
             self._running = False
+            self._stop_remote_run(keep=True)
             if self._trainer.status == RUNNING:
                 self._trainer.run(self._trainer.iteration)  # marks the cap as the reason
                 self.runFinished.emit(self._trainer.status, self._trainer.message)
@@ -256,6 +257,8 @@ class EngineWorker(QObject):
             return
         trainer = self._trainer
         trainer.lr = self._lr
+        if trainer.iteration >= self._cap:
+            return  # the cap is reached: _tick ends the run; nothing to hand to the child
         remote = self._remote_process()
         if remote is not None:
             if not remote.active:
@@ -294,7 +297,10 @@ class EngineWorker(QObject):
             try:
                 message = remote.conn.recv()
             except (EOFError, OSError):
-                self._remote_failed, self._remote = True, None
+                self._drop_remote(failed=True)
+                break
+            if message[0] == "failed":  # the child cannot run this program: run it here
+                self._drop_remote(failed=True)
                 break
             kind, state = message[0], message[-2] if message[0] == "batch" else message[1]
             if state is not None and keep:
@@ -318,7 +324,14 @@ class EngineWorker(QObject):
             return
         remote.send(("pause",))
         self._receive(remote, until_paused=True, keep=keep)
-        remote.active = False
+        if remote.active and self._remote is remote:  # no answer in time: start afresh next run
+            self._drop_remote(failed=False)
+
+    def _drop_remote(self, failed: bool) -> None:
+        if self._remote is not None:
+            self._remote.close()
+            self._remote = None
+        self._remote_failed = self._remote_failed or failed
 
     def _finish_batch(self, records: list[IterationRecord]) -> None:
         trainer = self._trainer
@@ -382,7 +395,6 @@ class EngineThread(QObject):
     speedChanged = Signal(int)
     capChanged = Signal(int)
     tolChanged = Signal(float)
-    shutdownRequested = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -407,14 +419,15 @@ class EngineThread(QObject):
         self.speedChanged.connect(w.set_speed)
         self.capChanged.connect(w.set_cap)
         self.tolChanged.connect(w.set_tol)
-        self.shutdownRequested.connect(w.shutdown)
         self.thread.start()
 
-    def stop(self, timeout_ms: int = 5000) -> bool:
+    def stop(self, timeout_ms: int = 15000) -> bool:
         """Stop the worker's timer, end the thread's event loop and wait for it."""
         if not self.thread.isRunning():
             return True
-        self.shutdownRequested.emit()
+        # blocking: the worker must have stopped its timer and its child process before its event
+        # loop is told to end (a queued request could be skipped by a loop that is ending)
+        QMetaObject.invokeMethod(self.worker, "shutdown", Qt.ConnectionType.BlockingQueuedConnection)
         self.thread.quit()
         return self.thread.wait(timeout_ms)
 

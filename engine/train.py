@@ -46,6 +46,7 @@ class TrainerState:
     first_loss: float | None
     carried: tuple[float, ...]
     last_record: IterationRecord | None
+    start_values: tuple[float, ...] = ()
 
 
 @dataclass
@@ -90,7 +91,8 @@ class Trainer:
 
     def state(self) -> TrainerState:
         return TrainerState(tuple(self.values), self.iteration, self.status, self.message, self.lr,
-                            self.first_loss, tuple(self._carried), self.last_record)
+                            self.first_loss, tuple(self._carried), self.last_record,
+                            tuple(self.start_values))
 
     def restore(self, state: TrainerState) -> None:
         """Go on from ``state`` (same program and settings); ``last`` is rebuilt on demand."""
@@ -102,6 +104,8 @@ class Trainer:
         self.first_loss = state.first_loss
         self._carried = list(state.carried)
         self.last_record = state.last_record
+        if state.start_values:
+            self.start_values = list(state.start_values)
         self.last = None
 
     # --- one iteration --------------------------------------------------------------------------
@@ -136,8 +140,11 @@ class Trainer:
     def snapshot(self) -> GraphSnapshot | None:
         """The last iteration's graph with values and gradients (before its update)."""
         if self.last is None and self.last_record is not None:
-            ev = evaluate(self.program, [p.data for p in self.last_record.params])
-            ev.loss.backward()
+            try:  # rebuilt after restore(); a run that overflowed cannot be rebuilt: no picture
+                ev = evaluate(self.program, [p.data for p in self.last_record.params])
+                ev.loss.backward()
+            except (ProgramError, ArithmeticError):
+                return None
             self.last = ev
         return self.last.snapshot() if self.last is not None else None
 

@@ -68,3 +68,69 @@ def test_without_a_child_process_the_thread_runs_the_engine(qtbot, settings, mon
     assert w.engine.worker._remote is None
     assert len(w.records) == 70
     w.close()
+
+
+def test_a_run_that_overflows_in_the_child_ends_as_diverged(window, qtbot):
+    window.editor.set_source("w = Value(3.0)\nL = exp(w*w)\n")
+    qtbot.waitUntil(lambda: window.program is not None and window.program.source.startswith("w = Value(3.0)"))
+    window.speed_control.set_speed(FAST)
+    with qtbot.waitSignal(window.runEnded, timeout=20000) as blocker:
+        window.toggle_run()
+    assert blocker.args[0] == "diverged"
+    assert not window.state.running
+
+
+def test_lowering_then_raising_the_cap_keeps_the_run_ended(window, qtbot):
+    window.lr_control.set_lr(0.0001)
+    window.speed_control.set_speed(FAST)
+    window.cap_control.spin.setValue(1_000_000)
+    with qtbot.waitSignal(window.iterationsShown, timeout=10000):
+        window.toggle_run()
+    qtbot.waitUntil(lambda: len(window.records) > 200, timeout=10000)
+    with qtbot.waitSignal(window.runEnded, timeout=10000) as blocker:
+        window.cap_control.spin.setValue(100)
+    assert blocker.args[0] == "max_steps"
+    window.cap_control.spin.setValue(1_000_000)
+    qtbot.wait(100)
+    assert window.engine.worker._trainer.status == "max_steps"
+
+
+def test_records_of_an_earlier_program_are_not_drawn_for_a_new_one(window, qtbot):
+    with qtbot.waitSignal(window.iterationsShown, timeout=5000):
+        window.step_iteration()
+    old = window.engine.worker._trainer
+    from engine.train import IterationStart
+    stale = IterationStart(5, window.graph, (1.0,), 0.1)
+    window.editor.set_source("a = Value(1.0)\nb = Value(2.0)\nL = (a*b - 3)**2\n")
+    window._on_iteration_started(stale)  # still queued from the old run: dropped, no traceback
+    window._on_iterations_done(old.records or [window.records[-1]], None)
+    qtbot.waitUntil(lambda: len(window.scene.boxes) > 8 or window.program.name != "three-step")
+    qtbot.waitUntil(lambda: window.curves.history.count == 0 and window.moment.param_names == ("a", "b"))
+
+
+def test_travel_during_a_run_stays_put_and_steps_resume_where_the_engine_is(window, qtbot):
+    window.lr_control.set_lr(0.0001)
+    window.speed_control.set_speed(FAST)
+    window.cap_control.spin.setValue(1_000_000)
+    with qtbot.waitSignal(window.iterationsShown, timeout=10000):
+        window.toggle_run()
+    qtbot.waitUntil(lambda: len(window.records) > 300, timeout=10000)
+    window.travel_to_iteration(3)
+    qtbot.wait(300)
+    assert not window.live and window.moment.iteration == 3
+    assert not window.state.running
+    n = len(window.records)
+    # a step goes on from where the engine is, and the canvas follows it
+    for _ in range(2):
+        window.step_one()
+    qtbot.waitUntil(lambda: window.moment is not None and window.moment.iteration == n
+                    and window.moment.position == 1, timeout=5000)
+    assert window.live
+    window.travel_to_iteration(0)
+    with qtbot.waitSignal(window.momentShown, timeout=3000):
+        window.timeline.step_slider.setValue(3)
+    window.back_to_live()
+    assert window.moment.iteration == n and window.moment.position == 1
+    window.step_one()
+    qtbot.waitUntil(lambda: window.moment.position == 2, timeout=5000)
+    assert window.moment.iteration == n
