@@ -8,7 +8,7 @@ relays its batches; the window's thread then has the interpreter to itself.
 This module imports no Qt: the child starts quickly and small. Messages (pickled over a pipe):
 
     parent → child: ("run", program, TrainerState, tol, cap) · ("lr", lr) · ("pause",) · ("stop",)
-    child → parent: ("batch", records, TrainerState, done) · ("paused", TrainerState)
+    child → parent: ("batch", RecordBatch, TrainerState, done) · ("paused", TrainerState)
                     · ("failed", message): the parent then runs the engine itself
 """
 
@@ -18,6 +18,7 @@ import time
 from multiprocessing.connection import Connection
 
 from engine.language import ProgramError
+from engine.records import RecordBatch
 from engine.train import RUNNING, Trainer
 
 SLICE_SECONDS = 0.015  # iterations per batch: about one frame's worth
@@ -62,8 +63,9 @@ def serve(conn: Connection) -> None:
             if time.perf_counter() >= deadline:
                 break
         done = trainer.status != RUNNING or trainer.iteration >= cap
+        batch = RecordBatch.from_records(records)  # by column: cheap to pickle and to take in
         try:
-            conn.send(("batch", records, trainer.state(), done))  # blocks if the parent lags
+            conn.send(("batch", batch, trainer.state(), done))  # blocks if the parent lags
         except (BrokenPipeError, OSError):
             return
         if done:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
@@ -21,7 +22,7 @@ from engine.formats import TEXT_FORMATS, records_to_csv
 from engine.graph import GraphSnapshot, format_number, formula
 from engine.language import Program, ProgramError, evaluate
 from engine.presets import DEFAULT, preset
-from engine.records import ChainRuleStep, ForwardStep, IterationRecord
+from engine.records import ChainRuleStep, ForwardStep, IterationRecord, RecordBatch
 from engine.replay import Moment, replay
 from engine.train import CONVERGED, DIVERGED, RUNNING, IterationStart, quadratic_minimum
 
@@ -225,7 +226,7 @@ class MainWindow(QMainWindow):
         self._panel_timer.setSingleShot(True)
         self._panel_timer.setInterval(PANEL_FRAME_MS)  # panels follow a fast run ~4 times a second
         self._panel_timer.timeout.connect(self._push_moment_to_panels)
-        self._incoming: list[IterationRecord] = []
+        self._incoming: list[Sequence[IterationRecord]] = []  # batches waiting for a frame
         self._incoming_graph: GraphSnapshot | None = None
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
@@ -538,7 +539,7 @@ class MainWindow(QMainWindow):
         """
         if not records or self._awaiting_reset:
             return
-        self._incoming.extend(records)
+        self._incoming.append(records)
         self._incoming_graph = graph
         if not self._render_timer.isActive():
             self._flush_incoming()
@@ -546,8 +547,14 @@ class MainWindow(QMainWindow):
     def _flush_incoming(self) -> None:
         if not self._incoming:
             return
-        records, graph = self._incoming, self._incoming_graph
+        batches, graph = self._incoming, self._incoming_graph
         self._incoming, self._incoming_graph = [], None
+        if len(batches) == 1:
+            records = batches[0]
+        elif all(isinstance(b, RecordBatch) for b in batches):
+            records = RecordBatch.concat(batches)
+        else:
+            records = [r for b in batches for r in b]
         started = time.perf_counter()
         self._draw_iterations(records, graph)
         cost_ms = (time.perf_counter() - started) * 1000

@@ -17,14 +17,14 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from engine.graph import GraphSnapshot
 from engine.language import Program, ProgramError, evaluate
-from engine.records import ChainRuleStep, ForwardStep, IterationRecord
+from engine.records import ChainRuleStep, ForwardStep, IterationRecord, RecordBatch
 from engine.train import DEFAULT_TOL, RUNNING, IterationStart, Trainer
 
 from .engine_process import serve
@@ -287,7 +287,7 @@ class EngineWorker(QObject):
     def _receive(self, remote: _Remote, until_paused: bool = False, keep: bool = True) -> None:
         """Take the child's batches (all that wait; with ``until_paused``, up to its answer to a
         pause), adopt its trainer state, and pass the records on as one batch."""
-        records: list[IterationRecord] = []
+        batches: list[RecordBatch] = []
         deadline = time.monotonic() + 5.0
         while True:
             if not remote.conn.poll(0.5 if until_paused else 0):
@@ -306,7 +306,8 @@ class EngineWorker(QObject):
             if state is not None and keep:
                 self._trainer.restore(state)
             if kind == "batch":
-                records.extend(message[1])
+                if len(message[1]):
+                    batches.append(message[1])
                 if message[3]:
                     remote.active = False
                     if not until_paused:
@@ -314,8 +315,8 @@ class EngineWorker(QObject):
             elif kind == "paused":
                 remote.active = False
                 break
-        if records and keep:
-            self._finish_batch(records)
+        if batches and keep:
+            self._finish_batch(RecordBatch.concat(batches))
 
     def _stop_remote_run(self, keep: bool) -> None:
         """Pause the child and take what it computed meanwhile (``keep``) or drop it (a reset)."""
@@ -333,7 +334,7 @@ class EngineWorker(QObject):
             self._remote = None
         self._remote_failed = self._remote_failed or failed
 
-    def _finish_batch(self, records: list[IterationRecord]) -> None:
+    def _finish_batch(self, records: Sequence[IterationRecord]) -> None:
         trainer = self._trainer
         self.iterationsDone.emit(records, trainer.snapshot())
         if trainer.status != RUNNING:

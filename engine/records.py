@@ -7,6 +7,7 @@ test, or sent across a thread to the window without sharing any live ``Value``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -74,3 +75,55 @@ class IterationRecord:
     @property
     def max_abs_grad(self) -> float:
         return max((abs(p.grad) for p in self.params), default=0.0)
+
+
+@dataclass(frozen=True)
+class RecordBatch(Sequence):
+    """Many iterations at once, stored by column: what a fast run sends across a process or a
+    thread. It reads as a sequence of :class:`IterationRecord` (built on demand), and a consumer
+    that understands columns (the window's history) takes them whole, without one Python object
+    per iteration.
+    """
+
+    names: tuple[str, ...]
+    iterations: tuple[int, ...]
+    lrs: tuple[float, ...]
+    losses: tuple[float, ...]
+    values: tuple[float, ...]  # row by row: len(iterations) × len(names)
+    grads: tuple[float, ...]
+    statuses: tuple[str, ...]
+
+    @staticmethod
+    def from_records(records: Sequence[IterationRecord]) -> RecordBatch:
+        names = tuple(p.name for p in records[0].params) if records else ()
+        return RecordBatch(names, tuple(r.iteration for r in records), tuple(r.lr for r in records),
+                           tuple(r.loss for r in records),
+                           tuple(p.data for r in records for p in r.params),
+                           tuple(p.grad for r in records for p in r.params),
+                           tuple(r.status for r in records))
+
+    @staticmethod
+    def concat(batches: Sequence[RecordBatch]) -> RecordBatch:
+        if len(batches) == 1:
+            return batches[0]
+        return RecordBatch(batches[0].names, *(sum((getattr(b, f) for b in batches), ())
+                                               for f in ("iterations", "lrs", "losses", "values",
+                                                         "grads", "statuses")))
+
+    def __len__(self) -> int:
+        return len(self.iterations)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("record index out of range")
+        p = len(self.names)
+        row = slice(index * p, (index + 1) * p)
+        params = tuple(ParamState(name, v, g)
+                       for name, v, g in zip(self.names, self.values[row], self.grads[row]))
+        return IterationRecord(self.iterations[index], self.lrs[index], self.losses[index], params,
+                               self.statuses[index])

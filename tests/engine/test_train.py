@@ -311,3 +311,17 @@ def test_backward_steps_agree_with_backward_on_the_network_preset():
     steps = list(backward_steps(b.loss))
     assert [p.grad for _, p in a.params] == [p.grad for _, p in b.params]
     assert len(steps) == sum(len(n.children) for n in b.snapshot().nodes)
+
+
+def test_a_record_batch_reads_as_the_records_it_was_made_from():
+    import pickle
+
+    from engine.records import RecordBatch
+
+    t = Trainer(preset("regression").program(), lr=0.01)
+    records = [t.step() for _ in range(6)]
+    batch = RecordBatch.from_records(records)
+    assert list(batch) == records and batch[-1] == records[-1] and batch[2:4] == records[2:4]
+    assert pickle.loads(pickle.dumps(batch)) == batch
+    both = RecordBatch.concat([batch, RecordBatch.from_records([t.step()])])
+    assert len(both) == 7 and both[6].iteration == 6

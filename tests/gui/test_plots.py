@@ -557,3 +557,30 @@ def test_the_context_menu_saves_with_our_exporter(panel: CurvesPanel, tmp_path: 
     actions[0].trigger()
     assert len(warnings) == 1 and warnings[0].startswith("cannot write")
     assert sorted(os.listdir(tmp_path)) == ["chosen.png"]
+
+
+def test_a_long_curve_is_thinned_to_its_envelope_before_drawing():
+    from autodiff_gui.plots.curves import MAX_DRAWN, envelope
+
+    x = np.arange(250_000, dtype=float)
+    y = np.cos(x / 500.0) * np.exp(-x / 80_000)
+    dx, dy = envelope(x, y)
+    assert len(dx) <= MAX_DRAWN + 1
+    assert (dx[0], dx[-1]) == (0, 249_999)
+    assert dy.max() == y.max() and dy.min() == y.min()
+    assert np.all(np.diff(dx) > 0)
+    small = np.arange(10.0)
+    assert envelope(small, small)[0] is small
+
+
+def test_history_takes_a_batch_by_column_like_its_records():
+    from engine.records import IterationRecord, ParamState, RecordBatch
+
+    records = [IterationRecord(i, 0.1, 4.0 * 0.64**i, (ParamState("w", 2 - 2 * 0.8**i, -1.0),))
+               for i in range(50)]
+    by_record, by_column = History(), History()
+    by_record.extend(records)
+    by_column.extend(RecordBatch.from_records(records))
+    a, b = by_record.arrays(), by_column.arrays()
+    assert np.array_equal(a.loss, b.loss) and np.array_equal(a.values, b.values)
+    assert list(by_column.records()) == records
