@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
 def position_text(position: int, forward: int, chain: int) -> str:
     """``forward step 2 of 4``, ``the seed``, ``multiplication 3 of 7``, ``complete``."""
+    if forward + chain == 0:
+        return "the whole iteration"
     if position >= forward + chain:
         return f"backward pass done ({chain} multiplications)"
     if position < forward:

@@ -222,20 +222,16 @@ class MainWindow(QMainWindow):
         self.timeline.liveRequested.connect(self.back_to_live)
         self.ledger.positionRequested.connect(self.travel_to_position)
         self.teach.currentChanged.connect(lambda _: self._push_moment_to_panels())
-        self._panel_timer = QTimer(self)
-        self._panel_timer.setSingleShot(True)
-        self._panel_timer.setInterval(PANEL_FRAME_MS)  # panels follow a fast run ~4 times a second
-        self._panel_timer.timeout.connect(self._push_moment_to_panels)
+        # panels and plots follow a fast run on their own slower beats: at once when their last
+        # update is a beat old, else at the end of the beat (a leading- and trailing-edge throttle)
+        self._panel_beat = Beat(self, PANEL_FRAME_MS, self._push_moment_to_panels)
         self._incoming: list[Sequence[IterationRecord]] = []  # batches waiting for a frame
         self._incoming_graph: GraphSnapshot | None = None
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(16)
         self._render_timer.timeout.connect(self._flush_incoming)
-        self._plot_timer = QTimer(self)
-        self._plot_timer.setSingleShot(True)
-        self._plot_timer.setInterval(PLOT_FRAME_MS)
-        self._plot_timer.timeout.connect(self.curves.refresh)
+        self._plot_beat = Beat(self, PLOT_FRAME_MS, self.curves.refresh)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -389,6 +385,10 @@ class MainWindow(QMainWindow):
     # --- commands -----------------------------------------------------------------------------------
     def toggle_run(self) -> None:
         self.live = True
+        if not self.state.running:
+            # a run begins: stagger the slower beats, so the first frames do not all come at once
+            self._plot_beat.hold(0)
+            self._panel_beat.hold(PANEL_FRAME_MS // 2)
         if self.state.running:
             self.engine.pauseRequested.emit()
             self.statusBar().showMessage("Paused")
@@ -566,12 +566,7 @@ class MainWindow(QMainWindow):
         self._live_moment = None  # the iteration is complete
         # The plots cost most of a frame: in a fast run they are redrawn a few times a second, in
         # event-loop turns of their own, so no single turn keeps the window from answering.
-        if len(records) > 1 or self.state.running:
-            if not self._plot_timer.isActive():
-                self._plot_timer.start()
-        else:
-            self._plot_timer.stop()
-            self.curves.refresh()
+        self._plot_beat.request()
         last = records[-1]
         if not self.live:  # the learner is travelling: the run is recorded, the canvas stays put
             self._sync_timeline()
@@ -582,8 +577,7 @@ class MainWindow(QMainWindow):
             self.scene.show_graph(graph)
         self._canvas_live = True
         self._pending_record = last
-        if not self._panel_timer.isActive():
-            self._panel_timer.start()
+        self._panel_beat.request()
         self._sync_timeline()
         self._show_readout(last)
         if len(records) == 1:
@@ -602,8 +596,7 @@ class MainWindow(QMainWindow):
         self._pending_record = None
         self._show_readout_moment(moment)
         self._sync_timeline()
-        if not self._panel_timer.isActive():
-            self._panel_timer.start()
+        self._panel_beat.request()
 
     def _moment_from_record(self, record: IterationRecord) -> Moment | None:
         if self.program is None:
@@ -762,8 +755,7 @@ class MainWindow(QMainWindow):
         if self._awaiting_reset:
             return
         self._flush_incoming()
-        self._plot_timer.stop()
-        self.curves.refresh()
+        self._plot_beat.now()
         self.status_label.setText(message)
         self.step_label.setText(f"{message[:1].upper()}{message[1:]}. Ctrl+R starts again; "
                                 f"try another learning rate")
@@ -1006,6 +998,37 @@ class MainWindow(QMainWindow):
         """Stop the engine and sweep threads (the window's close does it too)."""
         self.sweep.shutdown()
         self.engine.stop()
+
+
+class Beat:
+    """Call ``action`` when asked, at most once per ``ms``: at once if the last call is a beat
+    old, otherwise once at the end of the beat (however often it was asked meanwhile)."""
+
+    def __init__(self, parent, ms: int, action) -> None:
+        self.action = action
+        self.ms = ms
+        self.last = -1e9
+        self.timer = QTimer(parent)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.now)
+
+    def request(self) -> None:
+        if self.timer.isActive():
+            return
+        wait = self.ms - (time.monotonic() - self.last) * 1000
+        if wait <= 0:
+            self.now()
+        else:
+            self.timer.start(int(wait) + 1)
+
+    def now(self) -> None:
+        self.timer.stop()
+        self.last = time.monotonic()
+        self.action()
+
+    def hold(self, extra_ms: int) -> None:
+        """Count as just called (plus ``extra_ms``): the next request waits for the beat's end."""
+        self.last = time.monotonic() + extra_ms / 1000
 
 
 def update_text(record: IterationRecord) -> tuple[str, str]:

@@ -43,6 +43,7 @@ SLICE_SECONDS = 0.012  # work per tick at full speed, then 4 ms off: Python has 
 # a worker that never lets go of it would make the GUI thread wait up to the interpreter's switch
 # interval (5 ms) at every return from Qt, which starves the window while the engine runs.
 DEFAULT_CAP = 10_000
+PREWARM_MS = 1500
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,9 @@ class EngineWorker(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._tick)
+        # start the full-speed engine process once the window is up, so the first fast run
+        # does not pause to spawn it
+        QTimer.singleShot(PREWARM_MS, self, self._remote_process)
 
     @Slot(object, float)
     def load(self, program: Program, lr: float) -> None:
