@@ -221,8 +221,10 @@ class EngineWorker(QObject):
             self._stop_remote_run(keep=True)
             if self._trainer.status == RUNNING:
                 self._trainer.run(self._trainer.iteration)  # marks the cap as the reason
+                self._emit_state()
                 self.runFinished.emit(self._trainer.status, self._trainer.message)
-            self._emit_state()
+            else:
+                self._emit_state()
             return
         self._schedule()
 
@@ -344,6 +346,7 @@ class EngineWorker(QObject):
         if trainer.status != RUNNING:
             self._running = False
             self._stop_timer()
+            self._emit_state()  # before runFinished: a listener to it sees the run stopped
             self.runFinished.emit(trainer.status, trainer.message)
 
     def _emit_state(self) -> None:
