@@ -214,7 +214,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 5)
         self.splitter.setSizes([330, 900])
         self.setCentralWidget(self.splitter)
-        self.resizeDocks([self.teach_dock], [390], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.teach_dock], [440], Qt.Orientation.Horizontal)
         self.statusBar().showMessage("Ready")
         self.resize(1560, 960)
         self.timeline.iterationChosen.connect(self.travel_to_iteration)
