@@ -971,6 +971,7 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if not self._frozen:
+            self.resizeDocks([self.teach_dock], [440], Qt.Orientation.Horizontal)
             # Everything built so far (Qt wrappers, plots, modules) lives as long as the window:
             # move it out of the cyclic collector's sight, so a full collection during a fast run
             # walks only what the run creates instead of pausing the window for tens of ms.
@@ -1041,14 +1042,14 @@ def update_text(record: IterationRecord) -> tuple[str, str]:
     if record.status != RUNNING:
         return f"Iteration {record.iteration}", _params_text(record)
     lr = format_number(record.lr)
+    after = record.next_values
     if len(record.params) == 1:
         p = record.params[0]
-        new = p.data - record.lr * p.grad
         return (f"Step 3 · weight update (iteration {record.iteration})",
                 f"{p.name} ← {p.name} − α·dL/d{p.name} = {format_number(p.data)} − {lr}·"
-                f"({format_number(p.grad)}) = {format_number(new)}")
-    moves = ", ".join(f"{p.name}: {format_number(p.data)} → {format_number(p.data - record.lr * p.grad)}"
-                      for p in record.params[:3])
+                f"({format_number(p.grad)}) = {format_number(after[0])}")
+    moves = ", ".join(f"{p.name}: {format_number(p.data)} → {format_number(v)}"
+                      for p, v in zip(record.params[:3], after))
     more = f", … {len(record.params) - 3} more" if len(record.params) > 3 else ""
     return (f"Step 3 · weight update (iteration {record.iteration})",
             f"each θ ← θ − {lr}·dL/dθ   ({moves}{more})")

@@ -73,6 +73,11 @@ class IterationRecord:
         raise KeyError(name)
 
     @property
+    def next_values(self) -> tuple[float, ...]:
+        """The parameters after this iteration's update, θ ← θ - lr·dL/dθ (the trainer's rule)."""
+        return tuple(p.data - self.lr * p.grad for p in self.params)
+
+    @property
     def max_abs_grad(self) -> float:
         return max((abs(p.grad) for p in self.params), default=0.0)
 

@@ -185,11 +185,7 @@ class Trainer:
             self._end(CONVERGED, self._converged_message(grads))
             return self._record(loss, grads)
         record = self._record(loss, grads)
-        new = []
-        for v, g in zip(self.values, grads):
-            nv = v - self.lr * g
-            new.append(nv)
-        self.values = new
+        self.values = list(record.next_values)
         self.iteration += 1
         return record
 
