@@ -65,26 +65,16 @@ def _font(size: float, bold: bool = False, mono: bool = False) -> QFont:
     return f
 
 
-class ValueBox(QGraphicsItem):
-    """A value node: its name, its value and its gradient, with a stripe for its kind."""
+class _NodeItem(QGraphicsItem):
+    """What a value box and an operation circle share: a rectangle, a theme and a highlight role."""
 
-    def __init__(self, rect: QRectF, theme: Theme, kind: str) -> None:
+    def __init__(self, rect: QRectF, theme: Theme) -> None:
         super().__init__()
         self._rect = rect
         self.theme = theme
-        self.kind = kind
-        self.name = ""
-        self.value_text = ""
-        self.grad_text = ""
         self.role = NONE
-        self.dimmed = False
         self.setAcceptHoverEvents(True)
         self.setZValue(2)
-
-    def set_texts(self, name: str, value: str, grad: str) -> None:
-        if (name, value, grad) != (self.name, self.value_text, self.grad_text):
-            self.name, self.value_text, self.grad_text = name, value, grad
-            self.update()
 
     def set_role(self, role: str) -> None:
         if role != self.role:
@@ -93,6 +83,25 @@ class ValueBox(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:
         return self._rect.adjusted(-4, -4, 4, 4)
+
+    def rect(self) -> QRectF:
+        return QRectF(self._rect)
+
+
+class ValueBox(_NodeItem):
+    """A value node: its name, its value and its gradient, with a stripe for its kind."""
+
+    def __init__(self, rect: QRectF, theme: Theme, kind: str) -> None:
+        super().__init__(rect, theme)
+        self.kind = kind
+        self.name = ""
+        self.value_text = ""
+        self.grad_text = ""
+
+    def set_texts(self, name: str, value: str, grad: str) -> None:
+        if (name, value, grad) != (self.name, self.value_text, self.grad_text):
+            self.name, self.value_text, self.grad_text = name, value, grad
+            self.update()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
@@ -126,29 +135,13 @@ class ValueBox(QGraphicsItem):
         painter.drawText(QRectF(x, r.top() + 37, w, 16), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          _elide(self.grad_text, _font(9, mono=True), w))
 
-    def rect(self) -> QRectF:
-        return QRectF(self._rect)
 
-
-class OpCircle(QGraphicsItem):
+class OpCircle(_NodeItem):
     """An operation: ×, +, x², exp, tanh … in a circle."""
 
     def __init__(self, rect: QRectF, theme: Theme, symbol: str) -> None:
-        super().__init__()
-        self._rect = rect
-        self.theme = theme
+        super().__init__(rect, theme)
         self.symbol = symbol
-        self.role = NONE
-        self.setAcceptHoverEvents(True)
-        self.setZValue(2)
-
-    def set_role(self, role: str) -> None:
-        if role != self.role:
-            self.role = role
-            self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-4, -4, 4, 4)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
@@ -165,9 +158,6 @@ class OpCircle(QGraphicsItem):
 
     def center(self) -> QPointF:
         return self._rect.center()
-
-    def rect(self) -> QRectF:
-        return QRectF(self._rect)
 
 
 class Edge(QGraphicsItem):
