@@ -18,6 +18,7 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsScene
 
 from engine.files import atomic_write
+from engine.formats import TEXT_FORMATS
 from engine.graph import backward_steps, formula
 from engine.language import Program, evaluate
 from engine.train import Trainer
@@ -115,6 +116,21 @@ def export_scene(scene: QGraphicsScene, path: str | Path, options: ImageOptions 
         raise ExportError(f"{Path(path).name} has no image extension the app knows; use "
                           f"{', '.join(IMAGE_FORMATS)}")
     atomic_write(path, data)
+
+
+def write_snapshot(scene: QGraphicsScene, path: str | Path, options: ImageOptions = ImageOptions()) -> str:
+    """The one export dispatcher of the canvas: the suffix of ``path`` picks a text form of the
+    graph shown (``.mmd``, ``.dot``, ``.json``) or an image of the scene (``.png``, ``.svg``,
+    ``.pdf``). Raises OSError or ExportError; returns a status sentence."""
+    suffix = Path(path).suffix.lower()
+    if suffix in TEXT_FORMATS:
+        graph = scene.displayed_graph()
+        if graph is None:
+            raise ExportError("there is no graph to export yet")
+        atomic_write(path, TEXT_FORMATS[suffix](graph))
+    else:
+        export_scene(scene, path, options)
+    return f"Exported {path}"
 
 
 def _render(scene: QGraphicsScene, painter: QPainter, target: QRectF, source: QRectF,

@@ -94,6 +94,19 @@ def export_plot_png(widget: QWidget, path: str | os.PathLike[str], scale: float 
     atomic_write(path, render_png(widget, scale))
 
 
+def export_plot(widget: QWidget, path: str | os.PathLike[str]) -> str:
+    """Save the plots as the suffix of ``path`` says (.png or .svg); ExportError for another."""
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix == ".svg":
+        export_plot_svg(widget, path)
+    elif suffix == ".png":
+        export_plot_png(widget, path)
+    else:
+        from ..export import ExportError
+        raise ExportError(f"{os.path.basename(os.fspath(path))}: use .png or .svg for the plots")
+    return f"Exported {path}"
+
+
 def _size_of(widget: QWidget) -> QSize:
     """The widget's size, with its layout settled, so a widget not yet shown renders whole."""
     if not widget.isVisible():

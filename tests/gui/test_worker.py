@@ -96,16 +96,24 @@ def test_lowering_then_raising_the_cap_keeps_the_run_ended(window, qtbot):
 
 
 def test_records_of_an_earlier_program_are_not_drawn_for_a_new_one(window, qtbot):
+    from engine.train import IterationStart
     with qtbot.waitSignal(window.iterationsShown, timeout=5000):
         window.step_iteration()
-    old = window.engine.worker._trainer
-    from engine.train import IterationStart
-    stale = IterationStart(5, window.graph, (1.0,), 0.1)
-    window.editor.set_source("a = Value(1.0)\nb = Value(2.0)\nL = (a*b - 3)**2\n")
-    window._on_iteration_started(stale)  # still queued from the old run: dropped, no traceback
-    window._on_iterations_done(old.records or [window.records[-1]], None)
-    qtbot.waitUntil(lambda: len(window.scene.boxes) > 8 or window.program.name != "three-step")
-    qtbot.waitUntil(lambda: window.curves.history.count == 0 and window.moment.param_names == ("a", "b"))
+    old_record = window.records[-1]
+    stale_start = IterationStart(5, window.graph, (1.0, 2.0), 0.1)  # fits either program
+    shown, steps = [], []
+    window.iterationsShown.connect(shown.append)
+    window.session.momentChanged.connect(steps.append)
+    worker = window.engine.worker
+    with qtbot.waitSignal(window.graphShown, timeout=5000):
+        window.editor.set_source("a = Value(1.0)\nb = Value(2.0)\nL = (a*b - 3)**2\n")
+        # still queued from the old run when the new program was loaded: both are dropped
+        worker.iterationStarted.emit(stale_start)
+        worker.iterationsDone.emit([old_record], None)
+    assert shown == []
+    assert [s.kind for s in steps] == ["loaded"]
+    assert window.session.history.count == 0
+    assert window.current_moment().param_names == ("a", "b")
 
 
 def test_travel_during_a_run_stays_put_and_steps_resume_where_the_engine_is(window, qtbot):

@@ -1,0 +1,238 @@
+"""The window's file and export commands: open and save programs, snapshots, plots, history,
+recordings; the recent-files list.
+
+Each writer goes through :meth:`Commands._save`: one place that turns an export or OS error into a
+sentence in a dialog, and success into a status message. Files are always written whole
+(``engine.files.atomic_write``) or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog
+
+from engine.files import atomic_write, describe_os_error
+from engine.formats import records_to_csv
+from engine.language import ProgramError, parse
+from engine.presets import preset
+
+from .export import ExportError, ImageOptions, render_image, write_snapshot
+from .export_dialog import RecordDialog, SnapshotDialog
+from .plots.export import export_plot
+from .recording import ITERATIONS, RecordingCancelled, record
+
+if TYPE_CHECKING:
+    from .window import MainWindow
+
+MAX_RECENT = 8
+
+
+class Commands(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+        self.file_path: Path | None = None
+
+    # --- the one way to write a file from the window ----------------------------------------------
+    def _save(self, title: str, path: Path, write: Callable[[Path], str | None]) -> bool:
+        """Run ``write(path)``; a failure becomes a dialog naming the file, success a status
+        message (``write`` may return its own)."""
+        try:
+            done = write(path)
+        except ExportError as exc:
+            self.error_dialog(title, str(exc))
+            return False
+        except OSError as exc:
+            self.error_dialog(title, describe_os_error(path, exc))
+            return False
+        self.w.statusBar().showMessage(done or f"Exported {path}", 4000)
+        return True
+
+    def error_dialog(self, title: str, text: str) -> None:
+        self.w.statusBar().showMessage(text)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
+                          self.w)
+        box.setObjectName("errorDialog")
+        box.open()
+
+    # --- programs -------------------------------------------------------------------------------
+    def load_preset(self, name: str, apply_settings: bool = True) -> None:
+        p = preset(name)
+        self.file_path = None
+        if apply_settings:
+            self.w.apply_settings_comment(p.program())
+        self.w.editor.set_source(p.source(), name)
+        self.update_title()
+
+    def preset_chosen(self, name: str) -> None:
+        self.file_path = None
+        try:
+            self.w.apply_settings_comment(preset(name).program())
+        except (KeyError, ProgramError):
+            pass
+        self.update_title()
+
+    def load_file(self, path: str | Path) -> bool:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.error_dialog("Cannot open the program",
+                              f"Cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
+            return False
+        self.file_path = path
+        try:
+            self.w.apply_settings_comment(parse(text, str(path)))
+        except ProgramError:
+            pass
+        self.w.editor.set_source(text, str(path))
+        self.add_recent(path)
+        self.update_title()
+        return True
+
+    def open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.w, "Open a loss program", str(self.last_dir()),
+                                              "Loss programs (*.py *.txt);;All files (*)")
+        if path:
+            self.load_file(path)
+
+    def save_file(self) -> bool:
+        if self.file_path is None:
+            return self.save_file_as()
+        return self._write_program(self.file_path)
+
+    def save_file_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self.w, "Save the loss program", str(self.last_dir()),
+                                              "Loss programs (*.py)")
+        if not path:
+            return False
+        if not Path(path).suffix:
+            path += ".py"
+        return self._write_program(Path(path))
+
+    def _write_program(self, path: Path) -> bool:
+        def write(p: Path) -> str:
+            atomic_write(p, self.w.editor.source())
+            return f"Saved {p}"
+
+        if not self._save("Cannot save the program", path, write):
+            return False
+        self.file_path = path
+        self.add_recent(path)
+        self.update_title()
+        return True
+
+    # --- exports --------------------------------------------------------------------------------
+    def export_snapshot(self, path: str | Path, options: ImageOptions = ImageOptions()) -> bool:
+        """Write the canvas as it is now. The scene only changes in this (the GUI) thread, so the
+        picture is always of one moment, even while the engine thread runs."""
+        return self._save("Cannot export the snapshot", Path(path),
+                          lambda p: write_snapshot(self.w.scene, p, options))
+
+    def export_snapshot_dialog(self) -> None:
+        dialog = SnapshotDialog(str(self.last_dir() / "graph.png"), self.w)
+        if dialog.exec() and dialog.path():
+            self.export_snapshot(dialog.path(), dialog.options())
+
+    def copy_snapshot(self) -> None:
+        image = render_image(self.w.scene, ImageOptions(scale=2.0))
+        QApplication.clipboard().setImage(image)
+        self.w.statusBar().showMessage("Copied the canvas to the clipboard", 3000)
+
+    def export_csv(self, path: str | Path) -> bool:
+        def write(p: Path) -> str:
+            records = self.w.records
+            atomic_write(p, records_to_csv(records))
+            return f"Exported {len(records)} iterations to {p}"
+
+        return self._save("Cannot export the run history", Path(path), write)
+
+    def export_csv_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.w, "Export run history",
+                                              str(self.last_dir() / "run.csv"), "CSV (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def export_plot(self, path: str | Path) -> bool:
+        return self._save("Cannot export the plot", Path(path),
+                          lambda p: export_plot(self.w.curves, p))
+
+    def export_plot_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.w, "Export the plots",
+                                              str(self.last_dir() / "loss.png"),
+                                              "PNG image (*.png);;SVG image (*.svg)")
+        if path:
+            self.export_plot(path)
+
+    def record_run(self, folder: str | Path, mode: str = ITERATIONS, count: int = 30,
+                   gif: bool = True) -> list[Path]:
+        """Frames from a headless run of the current program at the current rate, with a
+        cancellable progress dialog; the run on screen is not disturbed."""
+        program = self.w.session.program
+        if program is None:
+            return []
+        progress = QProgressDialog("Writing frames…", "Cancel", 0, count, self.w)
+        progress.setWindowTitle("Record a run")
+        progress.setMinimumDuration(300)
+
+        def on_progress(done: int, total: int) -> bool:
+            progress.setMaximum(total)
+            progress.setValue(done)
+            QApplication.processEvents()
+            return not progress.wasCanceled()
+
+        paths: list[Path] = []
+
+        def write(p: Path) -> str:
+            paths.extend(record(program, p, mode, self.w.lr_control.lr(), count, gif=gif,
+                                progress=on_progress))
+            return f"Wrote {len(paths)} files to {p}"
+
+        try:
+            self._save("Cannot record the run", Path(folder), write)
+        except RecordingCancelled as exc:
+            self.w.statusBar().showMessage(f"Recording {exc}", 4000)
+            return []
+        finally:
+            progress.close()
+        return paths
+
+    def record_dialog(self) -> None:
+        dialog = RecordDialog(str(self.last_dir() / "frames"), self.w)
+        if dialog.exec() and dialog.folder_row.path():
+            self.record_run(dialog.folder_row.path(), dialog.mode(), dialog.count.value(),
+                            dialog.gif.isChecked())
+
+    # --- recent files and the title ------------------------------------------------------------
+    def last_dir(self) -> Path:
+        recent = self.recent_files()
+        return Path(recent[0]).parent if recent else Path.home()
+
+    def recent_files(self) -> list[str]:
+        value = self.w.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add_recent(self, path: Path) -> None:
+        resolved = str(path.resolve())
+        items = [resolved] + [p for p in self.recent_files() if p != resolved]
+        self.w.settings.setValue("recent", items[:MAX_RECENT])
+        self.update_recent_menu()
+
+    def update_recent_menu(self) -> None:
+        menu = self.w.recent_menu
+        menu.clear()
+        files = self.recent_files()
+        for f in files:
+            action = menu.addAction(f)
+            action.triggered.connect(lambda checked=False, f=f: self.load_file(f))
+        menu.setEnabled(bool(files))
+
+    def update_title(self) -> None:
+        name = self.file_path.name if self.file_path else self.w.editor.current_name()
+        self.w.setWindowTitle(f"{name} — {self.w.APP_NAME}: autodiff and backprop, step by step")

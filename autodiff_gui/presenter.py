@@ -1,0 +1,270 @@
+"""The one place the Session's moment becomes what the window shows.
+
+Every view is drawn here from the same :class:`~autodiff_gui.session.Shown`: the canvas and its
+banner card, the banner line above it, the readout under it, the time-travel sliders, the plots'
+marker and the Learn panels. So they cannot name different iterations: they are all written
+from one value, in one slot.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+
+from engine.graph import format_number, formula
+from engine.records import IterationRecord
+from engine.replay import Moment
+from engine.train import CONVERGED, DIVERGED, RUNNING
+
+from .session import (CHAIN, FORWARD, ITERATIONS, LIVE, LOADED, STARTED, TRAVEL, Session,
+                      Shown)
+from .throttle import Beat
+from .timeline import position_text
+
+if TYPE_CHECKING:
+    from .window import MainWindow
+
+PLOT_FRAME_MS = 200  # the loss and parameter plots during a fast run
+PANEL_FRAME_MS = 250  # the Learn panels and the landscape during a fast run
+READOUT_PARAMS = 3  # parameters named in the readout; the rest are counted
+
+LOADED_HINT = ("Press Space to run gradient descent, or → to step through it one forward "
+               "operation or chain-rule multiplication at a time")
+
+
+class Presenter(QObject):
+    def __init__(self, window: MainWindow, session: Session) -> None:
+        super().__init__(window)
+        self.w = window
+        self.session = session
+        # panels and plots follow a fast run on their own slower beats: at once when their last
+        # update is a beat old, else at the end of the beat (a leading- and trailing-edge throttle)
+        self.panel_beat = Beat(self, PANEL_FRAME_MS, self.push_moment_to_panels)
+        self.plot_beat = Beat(self, PLOT_FRAME_MS, window.curves.refresh)
+        session.momentChanged.connect(self.show)
+        session.runEnded.connect(self._on_run_ended)
+        session.stateChanged.connect(self._on_state)
+        session.failed.connect(self._on_failed)
+
+    def run_starting(self) -> None:
+        """Stagger the slower beats, so a run's first frames do not all come at once."""
+        self.plot_beat.hold(0)
+        self.panel_beat.hold(PANEL_FRAME_MS // 2)
+
+    # --- the one slot ---------------------------------------------------------------------------
+    def show(self, shown: Shown) -> None:
+        w, scene = self.w, self.w.scene
+        if shown.kind == LOADED:
+            scene.show_graph(shown.graph, grads_known=False)
+            w.curves.reset(self.session.history.param_names, self.session.targets())
+            has_params = any(n.kind == "param" for n in shown.graph.nodes)
+            hint = LOADED_HINT if has_params else "This program has no Value(...) parameter to train"
+            scene.set_banner("Forward pass done: every value is known; gradients are not yet", hint)
+            self._banner(hint)
+            w.status_label.setText("")
+        elif shown.kind == STARTED:
+            scene.begin_iteration(shown.graph)
+            self._banner(f"Iteration {shown.iteration}, step 1 · forward pass: compute each node "
+                         f"from its inputs, and the local gradients along the way")
+        elif shown.kind in (FORWARD, CHAIN) and shown.redraw:
+            scene.show_moment(shown.moment)
+            w.curves.set_marker(None)
+            self._banner(f"{scene.banner.title}:  {scene.banner.text}")
+        elif shown.kind == FORWARD:
+            step = shown.step
+            scene.show_forward_step(step, shown.forward_total)
+            self._banner(f"Forward step {step.number} of {shown.forward_total}:  "
+                         f"{scene.banner.text}")
+        elif shown.kind == CHAIN:
+            step = shown.step
+            text = formula(scene.graph, step)
+            scene.show_chain_rule_step(step, text, shown.chain_total)
+            self._banner(f"Backward multiplication {step.number} of {shown.chain_total}:  {text}"
+                         f"   (child.grad += local_grad * v.grad)")
+        elif shown.kind == ITERATIONS:
+            self._show_iterations(shown)
+        elif shown.kind == TRAVEL and shown.redraw:
+            m = shown.moment
+            scene.show_moment(m)
+            w.curves.set_marker(m.iteration)
+            self._banner(f"Travelling in time: iteration {m.iteration}, "
+                         f"{position_text(m.position, len(m.forward), len(m.chain))}. "
+                         f"Press Live (or Space to run on) to return.")
+        elif shown.kind == LIVE:
+            w.curves.set_marker(None)
+            if shown.record is not None:
+                scene.show_graph(shown.graph)
+                scene.set_banner(*update_text(shown.record))
+            elif shown.graph is not None:
+                scene.show_graph(shown.graph, grads_known=False)
+            else:
+                scene.show_moment(shown.moment)
+            self._banner("Back to the latest moment of the run")
+        if shown.records:
+            self.plot_beat.request()
+        self._show_readout(shown)
+        self.sync_timeline()
+        if shown.kind in (TRAVEL, LIVE) and shown.redraw:
+            self.push_moment_to_panels()
+        else:
+            self.panel_beat.request()
+        self._emit_shown(shown)
+
+    def _show_iterations(self, shown: Shown) -> None:
+        w, scene, last = self.w, self.w.scene, shown.record
+        if shown.graph is not None:
+            scene.show_graph(shown.graph)
+        if len(shown.records) == 1:
+            title, text = update_text(last)
+            scene.set_banner(title, text)
+            self._banner(f"{title}:  {text}")
+        else:
+            scene.set_banner(f"Running · iteration {last.iteration}", record_readout(
+                last, self._loss_name()))
+            self._banner(f"Running gradient descent: iteration {last.iteration} (Space pauses)")
+
+    def _emit_shown(self, shown: Shown) -> None:
+        w = self.w
+        if shown.kind == LOADED:
+            w.graphShown.emit(shown.graph)
+        elif shown.kind == CHAIN:
+            w.stepShown.emit(shown.step)
+        elif shown.kind == TRAVEL and shown.redraw:
+            w.momentShown.emit(shown.moment)
+        if shown.records:
+            w.iterationsShown.emit(shown.records)
+
+    # --- the smaller views ----------------------------------------------------------------------
+    def _banner(self, text: str) -> None:
+        self.w.step_label.setText(text)
+
+    def _loss_name(self) -> str:
+        program = self.session.program
+        return program.loss_name if program else "L"
+
+    def _show_readout(self, shown: Shown) -> None:
+        if shown.moment is not None:
+            text = moment_readout(shown.moment, self._loss_name())
+        elif shown.record is not None:
+            text = record_readout(shown.record, self._loss_name())
+        else:
+            return
+        self.w.readout.setText(text)
+        self.w.readout.setToolTip(text)
+
+    def sync_timeline(self) -> None:
+        shown, history = self.session.shown, self.session.history
+        arrays = history.arrays(copy=False)
+        self.w.timeline.set_iterations(arrays.iterations, history.decimated)
+        if shown is None:
+            self.w.timeline.set_moment_position(0, 0, 0, 0, True)
+            return
+        index = self.session.index_of(shown.iteration)
+        self.w.timeline.set_moment_position(index if index is not None else 0, shown.position,
+                                            shown.forward_total, shown.chain_total, shown.live)
+
+    def push_moment_to_panels(self) -> None:
+        m = self.session.current_moment()
+        if m is None:
+            return
+        panel = self.w.teach.currentWidget()
+        if panel is not None and hasattr(panel, "set_moment"):
+            panel.set_moment(m)
+        self._push_landscape(m)
+
+    def _push_landscape(self, m: Moment) -> None:
+        """The loss surface with the iterates up to the moment shown (the panel thins them)."""
+        history = self.session.history
+        arrays = history.arrays(copy=False)
+        upto = len(arrays.iterations)
+        if upto and m.iteration <= int(arrays.iterations[-1]):
+            upto = history.index_at(m.iteration) + 1
+        path = [tuple(float(x) for x in row) for row in arrays.values[:upto][-2000:]]
+        landscape = self.w.landscape
+        landscape.set_path(path)
+        landscape.set_moment(m)
+        landscape.set_lr(self.session.lr if self.session.live else m.lr)
+
+    # --- the run's state --------------------------------------------------------------------------
+    def _on_run_ended(self, status: str, message: str) -> None:
+        w = self.w
+        self.plot_beat.now()
+        w.status_label.setText(message)
+        self._banner(f"{message[:1].upper()}{message[1:]}. Ctrl+R starts again; "
+                     f"try another learning rate")
+        title = {CONVERGED: "Converged", DIVERGED: "Diverged"}.get(status, "Stopped")
+        w.scene.set_banner(f"{title} · the run has ended", message)
+        color = {CONVERGED: "#1a9e55", DIVERGED: "#d1242f"}.get(status, "")
+        w.status_label.setStyleSheet(f"color: {color}; font-weight: bold;" if color else "")
+        w.statusBar().showMessage(message)
+        w.runEnded.emit(status, message)
+
+    def _on_state(self, state) -> None:
+        paused = self._was_running and not state.running and state.status == RUNNING
+        self._was_running = state.running
+        shown = self.session.shown
+        if paused and self.session.live and not self.session.awaiting_reset and shown is not None:
+            self._banner(f"Paused at iteration {shown.iteration} "
+                         f"({position_text(shown.position, shown.forward_total, shown.chain_total)})"
+                         f". Space runs on, → steps, the sliders below travel back in time.")
+        self.w.run_action.setText("&Pause" if state.running else "&Run")
+
+    _was_running = False
+
+    def _on_failed(self, message: str) -> None:
+        self.w.status_label.setText(message)
+
+
+def moment_readout(m: Moment, loss_name: str) -> str:
+    """The numbers known at this moment: the loss once the forward pass has computed it, the
+    gradients once the backward pass has (never ahead of the canvas, nor of the quiz)."""
+    loss = format_number(m.loss) if m.position >= len(m.forward) else "…"
+    parts = [f"iteration {m.iteration}", f"{loss_name} = {loss}"]
+    done = m.position >= m.complete
+    for name, v, g in list(zip(m.param_names, m.values, m.grads))[:READOUT_PARAMS]:
+        parts += [f"{name} = {format_number(v)}",
+                  f"d{loss_name}/d{name} = {format_number(g) if done else '?'}"]
+    if len(m.param_names) > READOUT_PARAMS:
+        parts.append(f"… {len(m.param_names) - READOUT_PARAMS} more parameters")
+    parts.append(f"α = {format_number(m.lr)}")
+    return "   ·   ".join(parts)
+
+
+def record_readout(record: IterationRecord, loss_name: str) -> str:
+    """The numbers of a whole iteration: its loss, parameters and gradients."""
+    parts = [f"iteration {record.iteration}", f"{loss_name} = {format_number(record.loss)}"]
+    for p in record.params[:READOUT_PARAMS]:
+        parts.append(f"{p.name} = {format_number(p.data)}")
+        parts.append(f"d{loss_name}/d{p.name} = {format_number(p.grad)}")
+    if len(record.params) > READOUT_PARAMS:
+        parts.append(f"… {len(record.params) - READOUT_PARAMS} more parameters")
+    parts.append(f"α = {format_number(record.lr)}")
+    return "   ·   ".join(parts)
+
+
+def update_text(record: IterationRecord) -> tuple[str, str]:
+    """The banner after an iteration: step 3, the weight update, with its numbers."""
+    if record.status == CONVERGED:
+        return (f"Iteration {record.iteration}: converged",
+                f"every |gradient| ≤ tolerance, so no update: {_params_text(record)}")
+    if record.status == DIVERGED:
+        return f"Iteration {record.iteration}: diverged", "the loss ran away; lower the learning rate"
+    if record.status != RUNNING:
+        return f"Iteration {record.iteration}", _params_text(record)
+    lr = format_number(record.lr)
+    after = record.next_values
+    if len(record.params) == 1:
+        p = record.params[0]
+        return (f"Step 3 · weight update (iteration {record.iteration})",
+                f"{p.name} ← {p.name} − α·dL/d{p.name} = {format_number(p.data)} − {lr}·"
+                f"({format_number(p.grad)}) = {format_number(after[0])}")
+    moves = ", ".join(f"{p.name}: {format_number(p.data)} → {format_number(v)}"
+                      for p, v in zip(record.params[:3], after))
+    more = f", … {len(record.params) - 3} more" if len(record.params) > 3 else ""
+    return (f"Step 3 · weight update (iteration {record.iteration})",
+            f"each θ ← θ − {lr}·dL/dθ   ({moves}{more})")
+
+
+def _params_text(record: IterationRecord) -> str:
+    return ", ".join(f"{p.name} = {format_number(p.data)}" for p in record.params[:4])

@@ -1,0 +1,48 @@
+"""One throttle for the window's slower views.
+
+superqt's ``qthrottled`` does the same leading- and trailing-edge throttling, but it is one more
+dependency for fifteen lines, and the window needs two things it lacks: :meth:`Beat.hold` (a
+run's start staggers the beats so their first frames do not land in one event-loop turn) and
+:meth:`Beat.now` (a run's end draws at once).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer
+
+
+class Beat:
+    """Call ``action`` when asked, at most once per ``ms``: at once if the last call is a beat
+    old, otherwise once at the end of the beat (however often it was asked meanwhile)."""
+
+    def __init__(self, parent: QObject, ms: int, action: Callable[[], None]) -> None:
+        self.action = action
+        self.ms = ms
+        self.last = -1e9
+        self.timer = QTimer(parent)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.now)
+
+    def request(self) -> None:
+        if self.timer.isActive():
+            return
+        wait = self.ms - (time.monotonic() - self.last) * 1000
+        if wait <= 0:
+            self.now()
+        else:
+            self.timer.start(int(wait) + 1)
+
+    def now(self) -> None:
+        self.timer.stop()
+        self.last = time.monotonic()
+        self.action()
+
+    def hold(self, extra_ms: int) -> None:
+        """Count as just called (plus ``extra_ms``): the next request waits for the beat's end."""
+        self.last = time.monotonic() + extra_ms / 1000
+
+    def stop(self) -> None:
+        self.timer.stop()
