@@ -28,6 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_interpreter() -> None:
+    """Once per process, before the window: with the engine busy in its thread, the GUI thread
+    waits for Python's GIL each time it comes back from Qt, up to the interpreter's switch
+    interval (5 ms by default): a frame that crosses into Qt a hundred times would take half a
+    second. 1 ms keeps frames short."""
+    sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.lr is not None and not (0 < args.lr <= 2):
@@ -42,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .window import MainWindow
 
+    configure_interpreter()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Autodiff GUI")
     app.setOrganizationName("autodiff-gui")

@@ -1,27 +1,73 @@
-"""The engine at full speed, in a process of its own.
+"""The engine at full speed, in a process of its own, and the messages both ends exchange.
 
 Python runs one thread at a time (the GIL): an engine thread running flat out makes the window's
 thread wait for its turn at every return from Qt, and the window stutters. So at full speed the
 engine thread hands the iterations to this child process, on the machine's other core, and only
 relays its batches; the window's thread then has the interpreter to itself.
 
-This module imports no Qt: the child starts quickly and small. Messages (pickled over a pipe):
+This module imports no Qt: the child starts quickly and small. Messages are frozen dataclasses,
+pickled over a pipe, and read with ``match`` at both ends:
 
-    parent → child: ("run", program, TrainerState, tol, cap) · ("lr", lr) · ("pause",) · ("stop",)
-    child → parent: ("batch", RecordBatch, TrainerState, done) · ("paused", TrainerState)
-                    · ("failed", message): the parent then runs the engine itself
+    parent → child: Run · SetLr · Pause · Stop
+    child → parent: Batch (records by column, the trainer's state, done?) · Paused · Failed
+                    (the parent then runs the engine itself)
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from engine.language import ProgramError
+from engine.language import Program, ProgramError
 from engine.records import RecordBatch
-from engine.train import RUNNING, Trainer
+from engine.timeslice import run_slice
+from engine.train import RUNNING, Trainer, TrainerState
 
 SLICE_SECONDS = 0.015  # iterations per batch: about one frame's worth
+
+
+# --- parent → child ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Run:
+    """Run ``program`` from ``state`` until it ends or reaches ``cap`` iterations."""
+    program: Program
+    state: TrainerState
+    tol: float
+    cap: int
+
+
+@dataclass(frozen=True)
+class SetLr:
+    lr: float
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Stop:
+    pass
+
+
+# --- child → parent ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Batch:
+    """The iterations of one slice, and where the run is after them."""
+    records: RecordBatch | list
+    state: TrainerState
+    done: bool
+
+
+@dataclass(frozen=True)
+class Paused:
+    state: TrainerState | None
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
 
 
 def serve(conn: Connection) -> None:
@@ -35,37 +81,38 @@ def serve(conn: Connection) -> None:
                 message = conn.recv()
             except (EOFError, OSError):
                 return  # the parent has gone
-            kind = message[0]
-            if kind == "run":
-                _, program, state, tol, cap = message
-                try:  # built at the program's own start, then moved on to where the run is
-                    trainer = Trainer(program, lr=state.lr, tol=tol, keep_records=False)
-                except (ProgramError, ArithmeticError) as exc:
-                    conn.send(("failed", str(exc)))
-                    trainer, running = None, False
-                    continue
-                trainer.restore(state)
-                running = trainer.status == RUNNING and trainer.iteration < cap
-                if not running:
-                    conn.send(("batch", [], trainer.state(), True))
-            elif kind == "lr" and trainer is not None:
-                trainer.lr = message[1]
-            elif kind == "pause":
-                running = False
-                conn.send(("paused", trainer.state() if trainer is not None else None))
-            elif kind == "stop":
-                return
+            match message:
+                case Run(program=program, state=state, tol=tol, cap=cap):
+                    try:  # built at the program's own start, then moved on to where the run is
+                        trainer = Trainer(program, lr=state.lr, tol=tol, keep_records=False)
+                    except (ProgramError, ArithmeticError) as exc:
+                        conn.send(Failed(str(exc)))
+                        trainer, running = None, False
+                        continue
+                    trainer.restore(state)
+                    running = trainer.status == RUNNING and trainer.iteration < cap
+                    if not running:
+                        conn.send(Batch([], trainer.state(), True))
+                case SetLr(lr=lr) if trainer is not None:
+                    trainer.lr = lr
+                case Pause():
+                    running = False
+                    conn.send(Paused(trainer.state() if trainer is not None else None))
+                case Stop():
+                    return
             continue
         records = []
-        deadline = time.perf_counter() + SLICE_SECONDS
-        while trainer.status == RUNNING and trainer.iteration < cap:
+
+        def step() -> bool:
             records.append(trainer.step())
-            if time.perf_counter() >= deadline:
-                break
+            return trainer.status == RUNNING and trainer.iteration < cap
+
+        if trainer.status == RUNNING and trainer.iteration < cap:
+            run_slice(step, SLICE_SECONDS)
         done = trainer.status != RUNNING or trainer.iteration >= cap
         batch = RecordBatch.from_records(records)  # by column: cheap to pickle and to take in
         try:
-            conn.send(("batch", batch, trainer.state(), done))  # blocks if the parent lags
+            conn.send(Batch(batch, trainer.state(), done))  # blocks if the parent lags
         except (BrokenPipeError, OSError):
             return
         if done:

@@ -162,7 +162,8 @@ class Presenter(QObject):
             return
         index = self.session.index_of(shown.iteration)
         self.w.timeline.set_moment_position(index if index is not None else 0, shown.position,
-                                            shown.forward_total, shown.chain_total, shown.live)
+                                            shown.forward_total, shown.chain_total, shown.live,
+                                            shown.iteration)
 
     def push_moment_to_panels(self) -> None:
         m = self.session.current_moment()

@@ -74,15 +74,23 @@ class Timeline(QWidget):
         self.iteration_slider.setToolTip(tip)
 
     def set_moment_position(self, index: int, position: int, forward: int, chain: int,
-                            live: bool) -> None:
+                            live: bool, iteration: int | None = None) -> None:
+        """Put the sliders at recorded iteration ``index`` and ``position`` within it; the label
+        names ``iteration`` (the one shown: it may be in progress, not yet recorded)."""
         self._forward, self._chain = forward, chain
         self._quietly(self.iteration_slider.setValue, max(0, index))
         self._quietly(self.step_slider.setRange, 0, forward + chain)
         self._quietly(self.step_slider.setValue, position)
-        it = int(self._iterations[index]) if 0 <= index < len(self._iterations) else 0
         total = len(self._iterations)
-        self.iteration_label.setText(f"iteration {it}" + (f" ({index + 1} of {total} recorded)"
-                                                          if total else ""))
+        recorded = 0 <= index < total
+        if iteration is None:
+            iteration = int(self._iterations[index]) if recorded else 0
+        if recorded and int(self._iterations[index]) == iteration:
+            where = f" ({index + 1} of {total} recorded)"
+        else:
+            where = f" (in progress; {total} recorded)" if total else ""
+        self.iteration_label.setText(f"iteration {iteration}{where}")
+        self.iteration_label.setToolTip(self.iteration_label.text())
         self.step_label.setText(position_text(position, forward, chain))
         self.live_button.setEnabled(not live)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,9 @@ from engine.language import Program, ProgramError, evaluate
 from engine.records import ChainRuleStep, ForwardStep, IterationRecord, RecordBatch
 from engine.train import DEFAULT_TOL, RUNNING, IterationStart, Trainer
 
-from .engine_process import serve
+from engine.timeslice import run_slice
+
+from .engine_process import Batch, Failed, Pause, Paused, Run, SetLr, Stop, serve
 
 #: Speeds a learner picks, slowest first: (name, ms between ticks, advance by "step" or "iteration")
 SPEEDS: tuple[tuple[str, int, str], ...] = (
@@ -124,7 +125,7 @@ class EngineWorker(QObject):
         if self._trainer is not None and self._steps is None:
             self._trainer.lr = lr
         if self._remote is not None and self._remote.active:
-            self._remote.send(("lr", lr))
+            self._remote.send(SetLr(lr))
 
     @Slot(int)
     def set_speed(self, index: int) -> None:
@@ -268,16 +269,18 @@ class EngineWorker(QObject):
         remote = self._remote_process()
         if remote is not None:
             if not remote.active:
-                remote.send(("run", self._program, trainer.state(), self._tol, self._cap))
+                remote.send(Run(self._program, trainer.state(), self._tol, self._cap))
                 remote.active = True
             self._receive(remote)
             return
         records: list[IterationRecord] = []
-        deadline = time.perf_counter() + SLICE_SECONDS
-        while trainer.status == RUNNING and trainer.iteration < self._cap:
+
+        def step() -> bool:
             records.append(trainer.step())
-            if time.perf_counter() >= deadline:
-                break
+            return trainer.status == RUNNING and trainer.iteration < self._cap
+
+        if trainer.status == RUNNING:
+            run_slice(step, SLICE_SECONDS)
         if records:
             self._finish_batch(records)
 
@@ -305,22 +308,24 @@ class EngineWorker(QObject):
             except (EOFError, OSError):
                 self._drop_remote(failed=True)
                 break
-            if message[0] == "failed":  # the child cannot run this program: run it here
-                self._drop_remote(failed=True)
-                break
-            kind, state = message[0], message[-2] if message[0] == "batch" else message[1]
-            if state is not None and keep:
-                self._trainer.restore(state)
-            if kind == "batch":
-                if len(message[1]):
-                    batches.append(message[1])
-                if message[3]:
+            match message:
+                case Failed():  # the child cannot run this program: run it here
+                    self._drop_remote(failed=True)
+                    break
+                case Batch(records=records, state=state, done=done):
+                    if keep:
+                        self._trainer.restore(state)
+                    if len(records):
+                        batches.append(records)
+                    if done:
+                        remote.active = False
+                        if not until_paused:
+                            break
+                case Paused(state=state):
+                    if state is not None and keep:
+                        self._trainer.restore(state)
                     remote.active = False
-                    if not until_paused:
-                        break
-            elif kind == "paused":
-                remote.active = False
-                break
+                    break
         if batches and keep:
             self._finish_batch(RecordBatch.concat(batches))
 
@@ -329,7 +334,7 @@ class EngineWorker(QObject):
         remote = self._remote
         if remote is None or not remote.active:
             return
-        remote.send(("pause",))
+        remote.send(Pause())
         self._receive(remote, until_paused=True, keep=keep)
         if remote.active and self._remote is remote:  # no answer in time: start afresh next run
             self._drop_remote(failed=False)
@@ -367,7 +372,7 @@ class _Remote:
         child.close()
         self.active = False  # a run is going on in the child
 
-    def send(self, message: tuple) -> None:
+    def send(self, message: Run | SetLr | Pause | Stop) -> None:
         try:
             self.conn.send(message)
         except (BrokenPipeError, OSError):
@@ -377,7 +382,7 @@ class _Remote:
         return self.process.is_alive()
 
     def close(self) -> None:
-        self.send(("stop",))
+        self.send(Stop())
         self.process.join(2)
         if self.process.is_alive():
             self.process.terminate()
@@ -406,10 +411,6 @@ class EngineThread(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        # With the engine busy in its thread, the GUI thread waits for Python's GIL each time it
-        # comes back from Qt, up to the interpreter's switch interval (5 ms by default): a frame
-        # that crosses into Qt a hundred times would take half a second. 1 ms keeps frames short.
-        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self.thread = QThread()
         self.thread.setObjectName("engine")
         self.worker = EngineWorker()

@@ -71,8 +71,10 @@ def window_run(seconds: float) -> tuple[float, float, int]:
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from autodiff_gui.app import configure_interpreter
     from autodiff_gui.window import MainWindow
     from autodiff_gui.worker import SPEEDS
+    configure_interpreter()  # as the app's entry point does
     app = QApplication.instance() or QApplication([])
     settings = QSettings(os.devnull, QSettings.Format.IniFormat)
     w = MainWindow(settings=settings)

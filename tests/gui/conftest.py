@@ -3,6 +3,14 @@
 import pytest
 
 
+@pytest.fixture(autouse=True, scope="session")
+def interpreter_as_the_app_sets_it():
+    """The GUI tests run the window as ``autodiff-gui`` does (a short GIL switch interval)."""
+    from autodiff_gui.app import configure_interpreter
+
+    configure_interpreter()
+
+
 @pytest.fixture
 def window(qtbot, settings):
     """The main window on the tutorial's three-step loss, shown, its graph on the canvas."""
