@@ -17,6 +17,7 @@ from engine.records import IterationRecord
 from engine.replay import Moment
 from engine.train import CONVERGED, DIVERGED, RUNNING
 
+from .theme import status_style
 from .session import (CHAIN, FORWARD, ITERATIONS, LIVE, LOADED, STARTED, TRAVEL, Session,
                       Shown)
 from .throttle import Beat
@@ -196,8 +197,8 @@ class Presenter(QObject):
                      f"try another learning rate")
         title = {CONVERGED: "Converged", DIVERGED: "Diverged"}.get(status, "Stopped")
         w.scene.set_banner(f"{title} · the run has ended", message)
-        color = {CONVERGED: "#1a9e55", DIVERGED: "#d1242f"}.get(status, "")
-        w.status_label.setStyleSheet(f"color: {color}; font-weight: bold;" if color else "")
+        good = {CONVERGED: True, DIVERGED: False}.get(status)
+        w.status_label.setStyleSheet(status_style(w.palette(), good))
         w.statusBar().showMessage(message)
         w.runEnded.emit(status, message)
 

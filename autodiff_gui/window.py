@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
@@ -41,6 +41,7 @@ from .panels.sweep import SweepPanel
 from .panels.tour import TourPanel
 from .plots.curves import CurvesPanel
 from .presenter import Presenter
+from .theme import follow_palette
 from .recording import ITERATIONS
 from .session import Session
 from .timeline import Timeline
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         saved_lr = float(self.settings.value("lr", 0.1))
         self._build_widgets(lr if lr is not None else saved_lr)
         self.presenter = Presenter(self, self.session)
+        follow_palette(self, lambda: self.scene.set_palette(self.palette()))
         build_actions(self)
         self._restore()
         self.editor.programChanged.connect(self._on_program)
@@ -329,12 +331,6 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
-
-    def changeEvent(self, event) -> None:
-        """Follow the system's light or dark palette when it changes."""
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self.scene.set_palette(self.palette())
-        super().changeEvent(event)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

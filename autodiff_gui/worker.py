@@ -144,6 +144,7 @@ class EngineWorker(QObject):
     def set_cap(self, cap: int) -> None:
         self._cap = max(1, cap)
         self._stop_remote_run(keep=True)  # the next slice restarts it with the new cap
+        self._emit_state()
 
     @Slot()
     def run(self) -> None:

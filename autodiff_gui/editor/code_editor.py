@@ -11,7 +11,7 @@ from PySide6.QtGui import (QColor, QFontDatabase, QHelpEvent, QKeyEvent, QPainte
                            QPalette, QResizeEvent, QTextCharFormat, QTextCursor, QTextFormat)
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
-from .colors import error_color
+from ..theme import error_color
 from .positions import span_cursor
 
 INDENT = "    "

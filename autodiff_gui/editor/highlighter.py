@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QPlainTextEdit
 
 from engine.language import BUILTINS
 
-from .colors import is_dark
+from ..theme import follow_palette, is_dark
 from .positions import utf16_offset
 
 # One pass over a line finds every token; a comment runs to the end of the line, and the language
@@ -60,13 +60,11 @@ class LossHighlighter(QSyntaxHighlighter):
         self._dark = False
         self._formats: dict[str, QTextCharFormat] = {}
         self._pick_scheme()
-        editor.installEventFilter(self)
+        follow_palette(editor, self._on_palette)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self._editor and event.type() == QEvent.Type.PaletteChange:
-            self._pick_scheme()
-            self.rehighlight()
-        return False
+    def _on_palette(self) -> None:
+        self._pick_scheme()
+        self.rehighlight()
 
     def is_dark(self) -> bool:
         """Whether the dark colour scheme is in use."""

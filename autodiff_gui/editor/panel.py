@@ -18,7 +18,7 @@ from engine.language import Program, ProgramError, evaluate, parse, set_binding
 from engine.presets import Preset, preset, presets
 
 from .code_editor import CodeEditor
-from .colors import error_color
+from ..theme import error_color, follow_palette
 from .highlighter import LossHighlighter
 from .params import ParameterTable
 from .positions import utf16_offset
@@ -83,6 +83,7 @@ class EditorPanel(QWidget):
         # jumping each time a half-typed line turns invalid and valid again.
         self._error.setMinimumHeight(self._error.fontMetrics().lineSpacing())
         self._style_error_label()
+        follow_palette(self, self._style_error_label)
 
         self._table = ParameterTable()
         self._table.valueEdited.connect(self._on_value_edited)
@@ -170,11 +171,6 @@ class EditorPanel(QWidget):
         self._error.setText(error_text(error))
         self._error.setToolTip(str(error))
         self._table.setEnabled(False)
-
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
-            self._style_error_label()
 
     # --- internals ------------------------------------------------------------------------------
     def _load(self, chosen: Preset) -> None:

@@ -13,7 +13,6 @@ while the panel is visible; a moment set while hidden is checked when the panel 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -25,8 +24,9 @@ from engine.graph import format_number
 from engine.language import ProgramError
 from engine.mistakes import AGREEMENT, GradCheck, iter_gradient_check
 from engine.replay import Moment
+from engine.timeslice import run_slice
 
-from ..editor.colors import error_color, is_dark
+from ..theme import error_color, is_dark, read_only
 
 STEPS = (1e-2, 1e-4, 1e-6, 1e-8, 1e-10)  # the choices of h a learner may try
 DEFAULT_STEP = 1e-6
@@ -81,8 +81,7 @@ class GradientCheckPanel(QWidget):
         self.table = QTableWidget(0, 4)
         self._set_headers("L")
         self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        read_only(self.table)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
@@ -196,12 +195,14 @@ class GradientCheckPanel(QWidget):
     def _work(self, budget: float = BUDGET_S) -> None:
         if self._pending is None:
             return
-        start = time.perf_counter()
+        def step() -> bool:
+            check = next(self._pending)  # StopIteration: every gradient is checked
+            self._show_row(len(self._results), check)
+            self._results.append(check)
+            return True
+
         try:
-            while time.perf_counter() - start < budget:
-                check = next(self._pending)
-                self._show_row(len(self._results), check)
-                self._results.append(check)
+            run_slice(step, budget)
         except StopIteration:
             self._pending = None
             self._summarise()

