@@ -101,14 +101,7 @@ def serve(conn: Connection) -> None:
                 case Stop():
                     return
             continue
-        records = []
-
-        def step() -> bool:
-            records.append(trainer.step())
-            return trainer.status == RUNNING and trainer.iteration < cap
-
-        if trainer.status == RUNNING and trainer.iteration < cap:
-            run_slice(step, SLICE_SECONDS)
+        records = _run_slice(trainer, cap)
         done = trainer.status != RUNNING or trainer.iteration >= cap
         batch = RecordBatch.from_records(records)  # by column: cheap to pickle and to take in
         try:
@@ -117,3 +110,16 @@ def serve(conn: Connection) -> None:
             return
         if done:
             running = False
+
+
+def _run_slice(trainer: Trainer, cap: int) -> list:
+    """The iterations of one slice: as many as fit in about a frame, until the run ends."""
+    records = []
+
+    def step() -> bool:
+        records.append(trainer.step())
+        return trainer.status == RUNNING and trainer.iteration < cap
+
+    if trainer.status == RUNNING and trainer.iteration < cap:
+        run_slice(step, SLICE_SECONDS)
+    return records

@@ -113,7 +113,7 @@ class Presenter(QObject):
         self._emit_shown(shown)
 
     def _show_iterations(self, shown: Shown) -> None:
-        w, scene, last = self.w, self.w.scene, shown.record
+        scene, last = self.w.scene, shown.record
         if shown.graph is not None:
             scene.show_graph(shown.graph)
         if len(shown.records) == 1:

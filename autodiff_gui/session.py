@@ -23,9 +23,9 @@ from engine.graph import GraphSnapshot
 from engine.language import Program, ProgramError, evaluate
 from engine.records import ChainRuleStep, ForwardStep, IterationRecord, RecordBatch
 from engine.replay import Moment, replay
-from engine.train import RUNNING, IterationStart, quadratic_minimum
+from engine.train import IterationStart, quadratic_minimum
 
-from .plots.history import History
+from .history import History
 from .worker import EngineThread, RunState
 
 # A fast run is drawn at most ~20 times a second: each frame repaints the canvas and the numbers,
@@ -101,6 +101,7 @@ class Session(QObject):
         self._chain_total = 0
         self._new: list[Sequence[IterationRecord]] = []  # batches stored but not yet shown
         self._new_graph: GraphSnapshot | None = None
+        self.engine_pid: int | None = None  # the child process of full-speed runs, once started
         self._frame = QTimer(self)
         self._frame.setSingleShot(True)
         self._frame.setInterval(MIN_FRAME_MS)
@@ -116,6 +117,7 @@ class Session(QObject):
         w.runFinished.connect(self._on_run_finished)
         w.stateChanged.connect(self._on_state)
         w.failed.connect(self._on_failed)
+        w.processStarted.connect(self._on_process_started)
 
     # --- commands -------------------------------------------------------------------------------
     def load(self, program: Program) -> None:
@@ -335,6 +337,9 @@ class Session(QObject):
             self._show_new()  # a paused run has shown every record it computed
         self.state = state
         self.stateChanged.emit(state)
+
+    def _on_process_started(self, pid: int) -> None:
+        self.engine_pid = pid
 
     def _on_failed(self, message: str) -> None:
         self._awaiting_reset = False

@@ -67,6 +67,7 @@ class EngineWorker(QObject):
     runFinished = Signal(str, str)  # status, message
     stateChanged = Signal(object)  # RunState
     failed = Signal(str)  # a program that cannot even start (should not happen: checked before)
+    processStarted = Signal(int)  # the pid of the child process that runs full-speed runs
 
     def __init__(self) -> None:
         super().__init__()
@@ -249,9 +250,7 @@ class EngineWorker(QObject):
     def _advance_iteration(self) -> None:
         trainer = self._trainer
         if self._steps is not None:  # finish the step-by-step iteration quietly
-            record = None
-            for record in self._steps:
-                pass
+            *_, record = self._steps  # run the generator to its end: the last is the record
             self._steps = None
             if isinstance(record, IterationRecord):
                 self._finish_batch([record])
@@ -290,6 +289,7 @@ class EngineWorker(QObject):
         if self._remote is None and not self._remote_failed:
             try:
                 self._remote = _Remote()
+                self.processStarted.emit(self._remote.process.pid)
             except (OSError, RuntimeError):  # no processes here: run in this thread instead
                 self._remote_failed = True
         return self._remote

@@ -18,7 +18,7 @@ Three things this module is careful about, and why:
   about 60 a second); each batch costs one ``setData`` per curve, and pyqtgraph draws only the
   visible part, peak-downsampled to the screen's width (``setClipToView``/``setDownsampling``).
   Points are pre-masked, so pyqtgraph's own finite check is skipped.
-* **One store.** The points live in a :class:`~autodiff_gui.plots.history.History`, which the
+* **One store.** The points live in a :class:`~autodiff_gui.history.History`, which the
   window may share (``CurvesPanel(history=...)``) as the single record of the run, for the
   time-travel slider and the numbers as well as the plots.
 """
@@ -39,7 +39,7 @@ from engine.files import describe_os_error
 from engine.records import IterationRecord
 
 from .export import export_plot_png, export_plot_svg
-from .history import History
+from ..history import History
 from ..theme import follow_palette, style_plot
 
 __all__ = [

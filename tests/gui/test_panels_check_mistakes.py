@@ -3,7 +3,6 @@ their tables are the engine's right and wrong gradients."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 

@@ -28,7 +28,7 @@ from autodiff_gui.plots.curves import (
     plottable,
 )
 from autodiff_gui.plots.export import export_plot_png, export_plot_svg
-from autodiff_gui.plots.history import DEFAULT_CAP, History
+from autodiff_gui.history import DEFAULT_CAP, History
 from engine.records import IterationRecord, ParamState
 
 # The tutorial's first iterations at lr = 0.1 (L = (w·x - y)², x = 1, y = 2, w starts at 0).
@@ -69,11 +69,11 @@ def two_param_records(n: int, start: int = 0) -> list[IterationRecord]:
 
 def test_history_module_imports_no_qt() -> None:
     code = (
-        "import sys, autodiff_gui.plots.history; "
+        "import sys, autodiff_gui.history; "
         "sys.exit(any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2])
-    assert result.returncode == 0, "autodiff_gui.plots.history must not import Qt or pyqtgraph"
+    assert result.returncode == 0, "autodiff_gui.history must not import Qt or pyqtgraph"
 
 
 def test_history_holds_the_tutorial_iterations() -> None:
@@ -183,7 +183,7 @@ def test_history_decimates_above_its_cap_and_keeps_first_and_last_exact(cap: int
 def test_history_decimation_is_the_same_one_at_a_time_or_in_batches() -> None:
     records = two_param_records(2345)
     one_by_one, batched, whole = History(cap=100), History(cap=100), History(cap=100)
-    for i, record in enumerate(records):
+    for record in records:
         one_by_one.append(record)
         assert len(one_by_one) <= 100
         assert one_by_one.last() == record  # the newest is always there, exact
@@ -340,7 +340,7 @@ def test_a_diverging_run_keeps_the_plots_usable(panel: CurvesPanel, qtbot) -> No
         assert view_ranges_finite(panel), panel.loss_plot().viewRange()
         # pyqtgraph widens the range towards huge values over a few frames; it ends on the data,
         # not on its ±1e307 limit (which is where inf would have sent it).
-        qtbot.waitUntil(lambda: panel.loss_plot().viewRange()[1][1] >= top[log], timeout=3000)
+        qtbot.waitUntil(lambda log=log: panel.loss_plot().viewRange()[1][1] >= top[log], timeout=3000)
         y0, y1 = panel.loss_plot().viewRange()[1]
         assert y1 < 1.2 * top[log] and y0 > -0.15 * top[log], (y0, y1)
         assert view_ranges_finite(panel)
