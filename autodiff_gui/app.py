@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+    from PySide6.QtCore import QRect
     from PySide6.QtWidgets import QApplication
 
     from engine.presets import preset
@@ -72,11 +73,14 @@ def main(argv: list[str] | None = None) -> int:
         window.load_preset(args.program)
     if args.lr is not None:
         window.lr_control.set_lr(args.lr)
+    if args.screenshot:
+        window.persist_settings = False  # a scripted run must not change the learner's settings
+        window.keep_on_screen = False  # the same picture whatever the screen or the memory
+        window.fit_to_screen(QRect(0, 0, 1600, 1000))
     window.show()
 
     if args.screenshot:
-        window.persist_settings = False  # a scripted run must not change the learner's settings
-        window.resize(1600, 1000)  # the same picture whatever size was remembered
+        window.resize(1600, 1000)
         _screenshot(app, window, Path(args.screenshot), args.run_steps, args.speed,
                     args.backward_step)
         return 0

@@ -27,9 +27,12 @@ def slider_to_lr(position: int) -> float:
 
 
 class LearningRateControl(QWidget):
-    """A logarithmic slider and an exact spin box that stay in step; emits ``lrChanged``."""
+    """A logarithmic slider and an exact spin box that stay in step; emits ``lrChanged``, and
+    ``committed`` when the learner presses Enter in the box (the window then hands the keys back to
+    the canvas, so the next Space runs instead of typing a space)."""
 
     lrChanged = Signal(float)
+    committed = Signal()
 
     def __init__(self, lr: float = 0.1, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +59,11 @@ class LearningRateControl(QWidget):
         self.set_lr(lr)
         self.slider.valueChanged.connect(self._from_slider)
         self.spin.valueChanged.connect(self._from_spin)
+        self.spin.editingFinished.connect(self._on_editing_finished)
+
+    def _on_editing_finished(self) -> None:
+        if self.spin.hasFocus():  # Enter, not a focus change
+            self.committed.emit()
 
     def lr(self) -> float:
         return self._lr
@@ -90,7 +98,8 @@ class SpeedControl(QWidget):
         self.slider.setMinimumWidth(110)
         self.slider.setAccessibleName("animation speed")
         self.name = QLabel()
-        self.name.setMinimumWidth(190)
+        widest = max(self.name.fontMetrics().horizontalAdvance(name) for name, _, _ in SPEEDS)
+        self.name.setFixedWidth(widest + 4)  # the row does not jump as the speed changes
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel("Speed"))

@@ -8,7 +8,7 @@ sliders follow the live run.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QSlider, QWidget
 
 
 def position_text(position: int, forward: int, chain: int) -> str:
@@ -34,24 +34,29 @@ class Timeline(QWidget):
         self.iteration_slider.setAccessibleName("recorded iteration")
         self.iteration_slider.setToolTip("Travel back to any recorded iteration")
         self.iteration_label = QLabel("iteration —")
-        self.iteration_label.setMinimumWidth(150)
         self.step_slider = QSlider(Qt.Orientation.Horizontal)
         self.step_slider.setAccessibleName("step within the iteration")
         self.step_slider.setToolTip("Travel through the forward steps and chain-rule "
                                     "multiplications of the shown iteration")
         self.step_label = QLabel("")
-        self.step_label.setMinimumWidth(220)
+        for label in (self.iteration_label, self.step_label):
+            # the sliders get the room; a label too long for what is left is cut, whole in its tip
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.live_button = QPushButton("Live")
         self.live_button.setToolTip("Back to the latest moment of the run")
         self.live_button.setEnabled(False)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(8, 0, 8, 0)
-        row.addWidget(QLabel("Time travel:"))
-        row.addWidget(self.iteration_slider, 3)
-        row.addWidget(self.iteration_label)
-        row.addWidget(self.step_slider, 2)
-        row.addWidget(self.step_label)
-        row.addWidget(self.live_button)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(8, 0, 8, 0)
+        grid.setVerticalSpacing(0)
+        grid.addWidget(QLabel("Time travel:"), 0, 0)
+        grid.addWidget(self.iteration_slider, 0, 1)
+        grid.addWidget(self.iteration_label, 0, 2)
+        grid.addWidget(QLabel("Step:"), 1, 0)
+        grid.addWidget(self.step_slider, 1, 1)
+        grid.addWidget(self.step_label, 1, 2)
+        grid.addWidget(self.live_button, 0, 3, 2, 1)
+        grid.setColumnStretch(1, 3)
+        grid.setColumnStretch(2, 2)
         self.iteration_slider.valueChanged.connect(self._iteration_moved)
         self.step_slider.valueChanged.connect(self._step_moved)
         self.live_button.clicked.connect(self.liveRequested)
@@ -92,6 +97,7 @@ class Timeline(QWidget):
         self.iteration_label.setText(f"iteration {iteration}{where}")
         self.iteration_label.setToolTip(self.iteration_label.text())
         self.step_label.setText(position_text(position, forward, chain))
+        self.step_label.setToolTip(self.step_label.text())
         self.live_button.setEnabled(not live)
 
     def iteration_at(self, index: int) -> int:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QRect, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow,
-                               QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFrame, QLabel, QMainWindow, QMessageBox, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from engine.graph import GraphSnapshot, format_number
 from engine.language import Program, ProgramError
@@ -31,6 +32,7 @@ from .commands import Commands
 from .controls import CapControl, LearningRateControl, SpeedControl
 from .editor.panel import EditorPanel
 from .export import ImageOptions
+from .flow import FlowLayout, WrappingTabs
 from .panels.check import GradientCheckPanel
 from .panels.landscape import LandscapePanel
 from .panels.ledger import LedgerPanel
@@ -48,6 +50,8 @@ from .timeline import Timeline
 from .worker import DEFAULT_CAP, DEFAULT_SPEED, RunState
 
 APP_NAME = "Autodiff GUI"
+DEFAULT_SIZE = QSize(1560, 960)  # shrunk to fit smaller screens
+MAX_SIZE = QSize(2400, 1500)
 
 
 class MainWindow(QMainWindow):
@@ -67,7 +71,9 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings("autodiff-gui", APP_NAME)
         self.setObjectName("MainWindow")
         self._frozen = False
+        self._dock_width = 440
         self.persist_settings = True  # False for a scripted window (--screenshot)
+        self.keep_on_screen = True  # False for a scripted window: its size is the script's
         self.session = Session(self)
         self.engine = self.session.engine
         self.commands = Commands(self)
@@ -87,14 +93,12 @@ class MainWindow(QMainWindow):
         self.scene = GraphScene(self.palette(), self)
         self.view = GraphView(self.scene)
         self.editor = EditorPanel()
-        self.editor.setMinimumWidth(300)
         self.curves = CurvesPanel(history=self.session.history)
         self.timeline = Timeline()
         self.ledger = LedgerPanel()
         self.source_panel = SourcePanel()
-        self.teach = QTabWidget()
+        self.teach = WrappingTabs()
         self.teach.setObjectName("teachTabs")
-        self.teach.setDocumentMode(True)
         self.tour = TourPanel()
         self.quiz = QuizPanel()
         self.check_panel = GradientCheckPanel()
@@ -136,13 +140,15 @@ class MainWindow(QMainWindow):
         self.session.set_lr(self.lr_control.lr())
 
         controls = QWidget()
-        row = QHBoxLayout(controls)
+        controls.setObjectName("runControls")
+        row = FlowLayout(controls, spacing=20)  # wraps onto two rows on a narrow window
         row.setContentsMargins(8, 4, 8, 4)
-        row.addWidget(self.lr_control, 3)
-        row.addSpacing(16)
-        row.addWidget(self.speed_control, 2)
-        row.addSpacing(16)
-        row.addWidget(self.cap_control)
+        for control in (self.lr_control, self.speed_control, self.cap_control):
+            row.addWidget(control)
+        policy = controls.sizePolicy()
+        policy.setHeightForWidth(True)
+        controls.setSizePolicy(policy)
+        self.lr_control.committed.connect(self._focus_canvas)
 
         self.step_label = QLabel()
         self.step_label.setObjectName("stepLabel")
@@ -153,6 +159,7 @@ class MainWindow(QMainWindow):
         self.step_label.setFont(font)
         self.readout = QLabel()
         self.readout.setObjectName("readout")
+        self.readout.setWordWrap(True)  # a long readout wraps: it never widens the window
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status_label = QLabel()
         self.status_label.setObjectName("statusMessage")
@@ -188,9 +195,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 5)
         self.splitter.setSizes([330, 900])
         self.setCentralWidget(self.splitter)
-        self.resizeDocks([self.teach_dock], [440], Qt.Orientation.Horizontal)
         self.statusBar().showMessage("Ready")
-        self.resize(1560, 960)
         self.timeline.iterationChosen.connect(self.travel_to_iteration)
         self.timeline.positionChosen.connect(self.travel_to_position)
         self.timeline.liveRequested.connect(self.back_to_live)
@@ -328,14 +333,44 @@ class MainWindow(QMainWindow):
 
     # --- window life ----------------------------------------------------------------------------
     def _restore(self) -> None:
+        """The remembered geometry if it fits the screen the window opens on, else a fitted one."""
         geometry = self.settings.value("geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
+        if (isinstance(geometry, QByteArray) and not geometry.isEmpty()
+                and self.restoreGeometry(geometry)
+                and self._available().contains(self.frameGeometry())):
+            return
+        self.fit_to_screen()
+
+    def _available(self) -> QRect:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry()
+
+    def fit_to_screen(self, available: QRect | None = None) -> None:
+        """Open at the default size, shrunk to fit ``available`` (the screen's free area) and
+        centred on it, with the editor and the Learn dock in proportion."""
+        area = available if available is not None else self._available()
+        frame = self.frameGeometry().size() - self.geometry().size()  # 0 until first shown
+        # the default size, grown on big screens (never past most of them) and shrunk on small ones
+        want = DEFAULT_SIZE.expandedTo(QSize(int(area.width() * 0.85), int(area.height() * 0.9)))
+        want = want.boundedTo(MAX_SIZE)
+        width = max(1, min(want.width(), area.width() - frame.width()))
+        height = max(1, min(want.height(), area.height() - frame.height()))
+        self.resize(width, height)
+        self.move(area.x() + (area.width() - width - frame.width()) // 2,
+                  area.y() + (area.height() - height - frame.height()) // 2)
+        self._dock_width = max(240, min(520, int(width * 0.28)))
+        self.resizeDocks([self.teach_dock], [self._dock_width], Qt.Orientation.Horizontal)
+        editor = max(200, min(360, int(width * 0.22)))
+        self.splitter.setSizes([editor, max(1, width - editor - self._dock_width)])
+        plots = max(180, int(height * 0.32))  # the canvas keeps most of a short screen
+        self.right.setSizes([max(1, height - plots), plots])
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if not self._frozen:
-            self.resizeDocks([self.teach_dock], [440], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.teach_dock], [self._dock_width], Qt.Orientation.Horizontal)
+            if self.keep_on_screen and not self._available().contains(self.frameGeometry()):
+                QTimer.singleShot(0, self.fit_to_screen)  # the frame is known once shown
             # Everything built so far (Qt wrappers, plots, modules) lives as long as the window:
             # move it out of the cyclic collector's sight, so a full collection during a fast run
             # walks only what the run creates instead of pausing the window for tens of ms.

@@ -1,7 +1,8 @@
 """The canvas's view: pan by dragging, zoom with the wheel (or Ctrl + / Ctrl -), fit to the window.
 
-The view keeps fitting the graph to the window until the learner zooms or pans, then leaves
-their view alone until they fit again (the F key, or View → Fit graph).
+The view keeps its framing as the window resizes: fitted after Fit graph (Ctrl+0 or F), at a
+readable zoom around the loss for a graph opened too big to read when fitted, and left alone once
+the learner zooms or pans, until they fit again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from .scene import GraphScene
 
 MIN_SCALE, MAX_SCALE = 0.05, 6.0
 READABLE_SCALE = 0.75  # below this a value box's numbers are too small to read
+READABLE_NODES = 40  # a graph this small is always shown whole, even if its text gets small
+FIT, READABLE, MANUAL = "fit", "readable", "manual"
 
 
 class GraphView(QGraphicsView):
@@ -27,12 +30,15 @@ class GraphView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName("computational graph")
-        self.auto_fit = True
+        self.framing = FIT
         scene.sceneRectChanged.connect(self._scene_changed)
 
     def fit(self) -> None:
         """Show the whole graph, but never blow a small graph up past 1.6× (text stays crisp)."""
-        self.auto_fit = True
+        self.framing = FIT
+        self._fit()
+
+    def _fit(self) -> None:
         rect = self.sceneRect()
         if rect.isEmpty():
             return
@@ -47,20 +53,21 @@ class GraphView(QGraphicsView):
         """Fit, unless the whole graph would shrink past reading (a network of hundreds of
         nodes): then show it at a readable size around the loss, where backpropagation starts,
         and let the learner pan (Ctrl+0 still shows everything)."""
-        self.fit()
-        if self.transform().m11() >= READABLE_SCALE:
+        self.framing = READABLE
+        self._fit()
+        graph = self.graph_scene.graph
+        if self.transform().m11() >= READABLE_SCALE or graph is None or len(graph.nodes) <= READABLE_NODES:
             return
         self.resetTransform()
         self.scale(READABLE_SCALE, READABLE_SCALE)
         root = self.graph_scene.root_rect()
         if root is not None:
             self.centerOn(root.center())
-        self.auto_fit = False
 
     def zoom(self, factor: float) -> None:
         current = self.transform().m11()
         factor = max(MIN_SCALE / current, min(MAX_SCALE / current, factor))
-        self.auto_fit = False
+        self.framing = MANUAL
         self.scale(factor, factor)
 
     def zoom_level(self) -> float:
@@ -74,7 +81,7 @@ class GraphView(QGraphicsView):
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
-            self.auto_fit = False
+            self.framing = MANUAL
         super().mousePressEvent(event)
 
     def keyPressEvent(self, event) -> None:
@@ -90,7 +97,9 @@ class GraphView(QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if self.auto_fit:
+        if self.framing == FIT:
+            self._fit()
+        elif self.framing == READABLE:
             self.fit_readable()
 
     def _scene_changed(self, rect) -> None:

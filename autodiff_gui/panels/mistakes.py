@@ -65,7 +65,8 @@ class _MistakeView(QFrame):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.table.setAccessibleName(f"{about.title}: right and wrong gradients")
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
@@ -120,10 +121,10 @@ class _MistakeView(QFrame):
             columns += ["θ next (right)", "θ next (wrong)"]
         self.table.setColumnCount(len(columns))
         self.table.setHorizontalHeaderLabels(columns)
-        # three columns share the width; five would squeeze their headers, so they scroll instead
+        # every column as wide as its header and numbers (never cut); a narrow dock scrolls them
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch if len(columns) <= 3
-                                    else QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.table.setRowCount(len(report.names))
         differing = set(report.differing)
         bad = QBrush(error_color(self.palette()))
