@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QToolBar
+from PySide6.QtWidgets import QAbstractSpinBox, QToolBar, QWidget
 
 if TYPE_CHECKING:
     from .window import MainWindow
@@ -25,6 +25,28 @@ def _action(window: MainWindow, text: str, slot, shortcut=None, tip: str = "") -
     action.triggered.connect(slot)
     window.addAction(action)
     return action
+
+
+class _SpaceRuns(QObject):
+    """Space runs and pauses from a number box or a slider too (no number holds a space): the
+    box lets the shortcut have the key instead of claiming it. Only the editor's text, where a
+    space is a space, keeps it."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if (event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Space
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier):
+            event.ignore()  # not claimed: the Space shortcut fires
+            return True
+        return False
+
+
+def let_space_run(w: MainWindow, widgets: list[QWidget]) -> None:
+    space = _SpaceRuns(w)
+    for widget in widgets:
+        widget.installEventFilter(space)
+        line = widget.lineEdit() if isinstance(widget, QAbstractSpinBox) else None
+        if line is not None:
+            line.installEventFilter(space)
 
 
 def build_actions(w: MainWindow) -> None:
@@ -99,3 +121,5 @@ def build_actions(w: MainWindow) -> None:
     bar.addActions([w.keep_action, w.fit_action])
     w.addToolBar(bar)
     c.update_recent_menu()
+    let_space_run(w, [w.lr_control.spin, w.lr_control.slider, w.speed_control.slider,
+                      w.cap_control.spin, w.timeline.iteration_slider, w.timeline.step_slider])

@@ -235,4 +235,5 @@ class Commands(QObject):
 
     def update_title(self) -> None:
         name = self.file_path.name if self.file_path else self.w.editor.current_name()
-        self.w.setWindowTitle(f"{name} — {self.w.APP_NAME}: autodiff and backprop, step by step")
+        # the desktop appends the application's name (" — Autodiff GUI") itself
+        self.w.setWindowTitle(f"{name} — Autodiff and backprop, step by step")

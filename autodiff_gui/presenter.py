@@ -57,6 +57,10 @@ class Presenter(QObject):
     def show(self, shown: Shown) -> None:
         w, scene = self.w, self.w.scene
         if shown.kind == LOADED:
+            program = self.session.program
+            if program is not None and program.source != self._ghosts_of:
+                w.curves.clear_ghosts()  # kept runs belong to the program they were run on
+                self._ghosts_of = program.source
             scene.show_graph(shown.graph, grads_known=False)
             w.curves.reset(self.session.history.param_names, self.session.targets())
             has_params = any(n.kind == "param" for n in shown.graph.nodes)
@@ -213,6 +217,7 @@ class Presenter(QObject):
         self.w.run_action.setText("&Pause" if state.running else "&Run")
 
     _was_running = False
+    _ghosts_of: str | None = None  # the program whose runs the kept ghosts are
 
     def _on_failed(self, message: str) -> None:
         self.w.status_label.setText(message)

@@ -258,7 +258,20 @@ class MainWindow(QMainWindow):
                                      f"(the graph shows the last valid program)")
 
     # --- commands -------------------------------------------------------------------------------
+    def _refuse_a_broken_program(self) -> bool:
+        """With an error in the editor, nothing runs: a run of the last valid program, while the
+        text says something else, would teach the wrong thing. True if refused."""
+        error = self.editor.error_message()
+        if not error or self.state.running:
+            return False
+        text = f"Fix the program first: {error}. The canvas shows the last valid program."
+        self.step_label.setText(text)
+        self.statusBar().showMessage(text, 6000)
+        return True
+
     def toggle_run(self) -> None:
+        if self._refuse_a_broken_program():
+            return
         if self.state.running:
             self.session.pause()
             self.statusBar().showMessage("Paused")
@@ -268,10 +281,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Running gradient descent…")
 
     def step_one(self) -> None:
-        self.session.step()
+        if not self._refuse_a_broken_program():
+            self.session.step()
 
     def step_iteration(self) -> None:
-        self.session.step_iteration()
+        if not self._refuse_a_broken_program():
+            self.session.step_iteration()
 
     def reset(self) -> None:
         self.session.reset()
@@ -398,16 +413,15 @@ class MainWindow(QMainWindow):
         self.session.stop()
 
 
-HELP_TEXT = """\
-Autodiff GUI shows backpropagation as the tutorial teaches it.
-
-• The editor on the left holds the loss program, e.g. z = w*x; e = z - y; L = e**2.
-  Value(0.0) is a parameter that gradient descent trains; x = 1 is an input.
-• The canvas draws the computational graph: boxes hold a value and its gradient,
-  circles are operations, and each input edge is labelled with its local gradient.
-• Space (or F5) runs and pauses. → (or F10) takes one step: one forward operation
-  or one chain-rule multiplication  child.grad += local_grad * v.grad.
-  Shift+F10 does one whole iteration, Ctrl+R resets.
-• The learning rate α may be changed while it runs: below 0.5 the tutorial's loss
-  converges smoothly to w = 2, between 0.5 and 1 it oscillates, above 1 it diverges.
-"""
+HELP_TEXT = (
+    "Autodiff GUI shows backpropagation as the tutorial teaches it.\n\n"
+    "• The editor on the left holds the loss program, e.g. z = w*x; e = z - y; L = e**2. "
+    "Value(0.0) is a parameter that gradient descent trains; x = 1 is an input.\n\n"
+    "• The canvas draws the computational graph: boxes hold a value and its gradient, circles "
+    "are operations, and each input edge is labelled with its local gradient.\n\n"
+    "• Space (or F5) runs and pauses. → (or F10) takes one step: one forward operation or one "
+    "chain-rule multiplication  child.grad += local_grad * v.grad. Shift+F10 does one whole "
+    "iteration, Ctrl+R resets, Ctrl+0 fits the graph.\n\n"
+    "• The learning rate α may be changed while it runs: below 0.5 the tutorial's loss converges "
+    "smoothly to w = 2, between 0.5 and 1 it oscillates, above 1 it diverges."
+)

@@ -141,6 +141,7 @@ class QuizPanel(QWidget):
         self._index = 0
         self._revealed = False
         self._hinted = False
+        self._wrong = 0  # wrong tries at the open question
         self._feedback = ""
         # (iteration's identity, question index) → right at the first check
         self._first_try: dict[tuple, bool] = {}
@@ -334,6 +335,7 @@ class QuizPanel(QWidget):
     def _open(self) -> None:
         self._revealed = False
         self._hinted = False
+        self._wrong = 0
         self._feedback = ""
         self._input.clear()
         self._show()
@@ -371,7 +373,14 @@ class QuizPanel(QWidget):
         if self._revealed:
             self._feedback = (f"<p><b>✗ Not quite:</b> {_esc(num(guess))} is not {_esc(target)}. "
                               f"{_code(formula(g, step))}</p>")
+        elif self._wrong == 0 and not self._hinted:
+            # a first wrong try gets a nudge: the worked argument would give the answer away
+            self._wrong += 1
+            self._feedback = (f"<p><b>✗ Not quite:</b> {_esc(num(guess))} is not {_esc(target)}."
+                              "</p><p>Look again at the two factors the chain rule multiplies, "
+                              "and at their signs. Try again, or press Hint.</p>")
         else:
+            self._wrong += 1
             self._feedback = (f"<p><b>✗ Not quite:</b> {_esc(num(guess))} is not {_esc(target)}."
                               f"</p><p>{diagnose(g, step, guess)}</p>"
                               "<p>Try again, or press Reveal.</p>")

@@ -271,6 +271,11 @@ class CurvesPanel(QWidget):
         self._rebuild_param_items()
         self.set_marker(None)
         self._redraw()
+        for plot in (self._loss_plot, self._param_plot):
+            # an empty plot keeps whatever range it had: start from a small one, then follow the
+            # new run's data as it comes
+            plot.setRange(xRange=(0, 10), yRange=(0, 1), padding=0.05)
+            plot.enableAutoRange()
 
     def set_records(self, records: Iterable[IterationRecord]) -> None:
         """Replace the whole run with ``records`` (keeping the parameter names and targets)."""
@@ -473,6 +478,14 @@ class CurvesPanel(QWidget):
             py = np.array(y, dtype=np.float64)
         dx, dy = envelope(px, py)
         item.setData(dx, dy, connect="all", skipFiniteCheck=True)  # already all finite
+        lone = len(dx) == 1  # one point draws no line: show it as a marker
+        if getattr(item, "_lone_marker", False) != lone:
+            item._lone_marker = lone
+            item.setSymbol("o" if lone else None)
+            if lone:
+                colour = pg.mkPen(item.opts["pen"]).color()
+                item.setSymbolPen(colour)
+                item.setSymbolBrush(colour)
         return px, py
 
     def _update_note(self, loss: np.ndarray, values: np.ndarray, log: bool) -> None:

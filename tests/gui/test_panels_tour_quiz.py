@@ -223,7 +223,10 @@ def test_quiz_accepts_minus_four_and_rejects_four_for_dL_dw(quiz):
     assert quiz.question() == "What is dL/dw?"
     before = len(m.forward) + 5  # dL/dw is the 6th multiplication
     assert positions == [before] and not quiz.is_revealed()
-    assert not quiz.answer_text("4")
+    assert not quiz.answer_text("4")  # a first wrong try: a nudge, no worked argument
+    assert "sign of the local gradient" not in quiz.feedback_text()
+    assert "Not quite" in quiz.feedback_text() and "Hint" in quiz.feedback_text()
+    assert not quiz.answer_text("4")  # the second try gets the diagnosis
     assert "sign of the local gradient" in quiz.feedback_text()
     assert "-4" not in quiz.feedback_text().split("is not")[0]  # the answer stays hidden
     assert positions == [before]
@@ -237,6 +240,8 @@ def test_quiz_accepts_minus_four_and_rejects_four_for_dL_dw(quiz):
 def test_quiz_hints_name_the_mistake(quiz):
     quiz.set_moment(moment())
     quiz.jump_to_gradient("dL/dw")
+    quiz.answer_text("5")  # a first wrong try is only nudged
+    assert "multiplies" in quiz.feedback_text() and "upstream" not in quiz.feedback_text()
     quiz.answer_text("1")  # the local gradient alone
     assert "multiply it by the upstream gradient" in quiz.feedback_text()
     quiz.answer_text("-3")  # the two factors added
@@ -246,6 +251,7 @@ def test_quiz_hints_name_the_mistake(quiz):
     quiz.set_moment(moment("multi-path"))
     assert quiz.jump_to_gradient("a")
     assert quiz.question() == "What is dL/da now, after adding this path?"
+    quiz.show_hint()  # after Hint, even a first wrong try is diagnosed
     quiz.answer_text("6")  # this path only
     assert "earlier path" in quiz.feedback_text() and "dL/da = 3" in quiz.feedback_text()
     assert quiz.answer_text("9")

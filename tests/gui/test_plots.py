@@ -587,3 +587,21 @@ def test_history_takes_a_batch_by_column_like_its_records():
     a, b = by_record.arrays(), by_column.arrays()
     assert np.array_equal(a.loss, b.loss) and np.array_equal(a.values, b.values)
     assert list(by_column.records()) == records
+
+
+def test_one_point_is_drawn_as_a_marker_and_axes_follow_a_new_run(panel, qtbot) -> None:
+    from engine.records import IterationRecord, ParamState
+    panel.append([IterationRecord(0, 0.1, 4.0, (ParamState("w", 0.0, -4.0),), "running")])
+    assert panel._loss_curve.opts["symbol"] == "o"  # a lone point has no line to draw
+    panel.append([IterationRecord(i, 0.1, 4.0 / (i + 1), (ParamState("w", 0.1 * i, -1.0),),
+                                  "running") for i in range(1, 700)])
+    assert panel._loss_curve.opts["symbol"] is None
+    settle(qtbot)
+    assert panel.loss_plot().viewRange()[0][1] >= 600
+    panel.reset(["w"], {"w": 2.0})
+    settle(qtbot)
+    assert panel.loss_plot().viewRange()[0][1] < 50  # empty: not the old run's 0–700
+    panel.append([IterationRecord(i, 0.1, 1.0, (ParamState("w", 1.0, 0.0),), "running")
+                  for i in range(5)])
+    settle(qtbot)
+    assert panel.loss_plot().viewRange()[0][1] < 50

@@ -181,3 +181,39 @@ def test_settings_remember_the_learning_rate(qtbot, settings):
     qtbot.addWidget(w2)
     assert w2.lr_control.lr() == 0.25
     w2.close()
+
+
+def test_enter_in_the_rate_box_then_space_runs(qtbot, window):
+    """Type 0.5, Enter (the number is taken and the canvas gets the keys), Space runs."""
+    spin = window.lr_control.spin
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=3000)
+    spin.selectAll()
+    qtbot.keyClicks(spin, "0.5")
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert window.lr_control.lr() == 0.5
+    qtbot.waitUntil(window.view.hasFocus, timeout=3000)
+    with qtbot.waitSignal(window.session.stateChanged, timeout=5000,
+                          check_params_cb=lambda s: s.running):
+        qtbot.keyClick(window.view, Qt.Key.Key_Space)
+
+
+def test_space_in_a_number_box_runs_instead_of_typing(qtbot, window):
+    spin = window.cap_control.spin
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=3000)
+    before = spin.text()
+    with qtbot.waitSignal(window.session.stateChanged, timeout=5000,
+                          check_params_cb=lambda s: s.running):
+        qtbot.keyClick(spin, Qt.Key.Key_Space)
+    assert spin.text() == before
+
+
+def test_a_broken_program_is_not_run(qtbot, window):
+    window.editor.editor.setPlainText("w = Value(0.0)\nL = (w - \n")
+    qtbot.waitUntil(lambda: bool(window.editor.error_message()), timeout=5000)
+    window.toggle_run()
+    window.step_one()
+    assert not window.state.running
+    assert "Fix the program first" in window.step_label.text()
+    assert "line 2" in window.step_label.text().lower()
