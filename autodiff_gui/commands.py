@@ -130,11 +130,21 @@ class Commands(QObject):
     def export_snapshot(self, path: str | Path, options: ImageOptions = ImageOptions()) -> bool:
         """Write the canvas as it is now. The scene only changes in this (the GUI) thread, so the
         picture is always of one moment, even while the engine thread runs."""
-        return self._save("Cannot export the snapshot", Path(path),
+        done = self._save("Cannot export the snapshot", Path(path),
                           lambda p: write_snapshot(self.w.scene, p, options))
+        if done:  # the next export starts in this folder, in this format
+            self.w.settings.setValue("export/last_snapshot", str(Path(path).resolve()))
+        return done
+
+    def last_snapshot_path(self) -> Path:
+        value = self.w.settings.value("export/last_snapshot", "")
+        last = Path(value) if isinstance(value, str) and value else None
+        if last is not None and last.parent.is_dir():
+            return last
+        return self.last_dir() / "graph.png"
 
     def export_snapshot_dialog(self) -> None:
-        dialog = SnapshotDialog(str(self.last_dir() / "graph.png"), self.w)
+        dialog = SnapshotDialog(str(self.last_snapshot_path()), self.w)
         if dialog.exec() and dialog.path():
             self.export_snapshot(dialog.path(), dialog.options())
 

@@ -91,8 +91,9 @@ def pdf_bytes(scene: QGraphicsScene, title: str = "Autodiff GUI graph") -> bytes
     writer.setTitle(title)
     writer.setCreator("Autodiff GUI")
     writer.setResolution(300)
-    # one page, the graph's own proportions (in points: 72 per inch, scene units as 96 dpi)
-    page = QSizeF(source.width() * 72 / 96 + 36, source.height() * 72 / 96 + 36)
+    # one page of the graph's own proportions, cropped to it (the scene rect holds the margin;
+    # in points: 72 per inch, scene units as 96 dpi)
+    page = QSizeF(source.width() * 72 / 96, source.height() * 72 / 96)
     writer.setPageSize(QPageSize(page, QPageSize.Unit.Point, "graph"))
     writer.setPageMargins(QMarginsF(0, 0, 0, 0))
     painter = QPainter(writer)

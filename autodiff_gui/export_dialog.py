@@ -74,6 +74,9 @@ class SnapshotDialog(QDialog):
         self.format.currentIndexChanged.connect(self._format_changed)
         self.scale.currentIndexChanged.connect(lambda _: self.width.setEnabled(self.scale.currentData() is None))
         self.scale.setCurrentIndex(1)
+        remembered = self.format.findData(Path(default_path).suffix.lower())
+        if remembered >= 0:  # the format of the last export
+            self.format.setCurrentIndex(remembered)
         self._format_changed()
 
     def _format_changed(self, *_) -> None:

@@ -215,3 +215,28 @@ def test_window_export_errors_show_a_dialog_not_a_traceback(window, tmp_path, qt
     assert not window.export_snapshot(tmp_path / "g.unknown")
     assert "no image extension" in window.statusBar().currentMessage()
     assert {p.name for p in tmp_path.iterdir()} <= {"file", "settings.ini"}
+
+
+def test_the_export_dialog_starts_where_the_last_export_went(window, tmp_path):
+    from autodiff_gui.export_dialog import SnapshotDialog
+    out = tmp_path / "slides" / "graph.svg"
+    out.parent.mkdir()
+    assert window.export_snapshot(out)
+    start = window.commands.last_snapshot_path()
+    assert start == out.resolve()
+    dialog = SnapshotDialog(str(start), window)
+    assert dialog.path() == str(out.resolve()) and dialog.format.currentData() == ".svg"
+    dialog.deleteLater()
+
+
+def test_a_pdf_page_is_cropped_to_the_drawing(window):
+    """The page has the drawing's own proportions: no empty band under it."""
+    import re
+
+    from autodiff_gui.export import pdf_bytes
+    data = pdf_bytes(window.scene)
+    box = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data)
+    assert box is not None
+    width, height = float(box.group(1)), float(box.group(2))
+    rect = window.scene.sceneRect()
+    assert width / height == pytest.approx(rect.width() / rect.height(), rel=0.01)
