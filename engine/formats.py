@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import math
 
-from .graph import CONST, OP, GraphSnapshot, NodeInfo, format_number, op_symbol
+from .explain import format_number, op_symbol
+from .graph import CONST, OP, GraphSnapshot, NodeInfo
 
 
 def _num(x: float) -> float | None:
