@@ -94,6 +94,16 @@ def escape_html(text: str) -> str:
 ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 5
 
 _SUPER_CHARS = set(_SUPER_TO) - {"·"}
+_SUBSCRIPTS = re.compile(r"(\[\d+\])*")
+
+
+def _is_symbol(text: str) -> bool:
+    """A name (``w``, ``w1[0]``, ``hidden[2][4]``) or a whole number: one symbol as it stands."""
+    if text.isdigit():
+        return True
+    head = text.split("[", 1)[0]
+    # (Python allows a middle dot inside a name; here it is always a product)
+    return head.isidentifier() and "·" not in head and bool(_SUBSCRIPTS.fullmatch(text[len(head):]))
 
 
 def _is_number(text: str) -> bool:
@@ -151,9 +161,10 @@ def needs_parentheses(text: str, slot: str) -> bool:
     allowed = _SLOTS[slot]
     if slot == "add_left":
         return False
-    if slot == "symbol" and p == ATOM:
-        # a decimal constant reads better as d(0.5) than as d0.5
-        return _is_number(text) and not text.isdigit()
+    if slot == "symbol":
+        # one symbol: a name (w, w1[0]) or a whole number; d(0.5) and d(exp(w)) read better
+        # with their parentheses than as d0.5 and dexp(w)
+        return not _is_symbol(text)
     return p not in allowed
 
 
