@@ -105,14 +105,16 @@ def cmd_grad(args: argparse.Namespace) -> int:
 
 
 def trace_lines(before: GraphSnapshot, after: GraphSnapshot, chain: list[ChainRuleStep]) -> list[str]:
-    """``grad --trace``: each forward step with the local gradients it stores, then the seed
-    and each chain-rule multiplication, in the words of :mod:`engine.explain`."""
+    """``grad --trace``: each forward step with the local gradients it stores (an auto-named
+    node says which line and column made it), then the seed and each chain-rule
+    multiplication, in the words of :mod:`engine.explain`."""
     lines = ["forward pass:"]
     for s in forward_steps(before):
         node = before.nodes[s.node]
         locs = ", ".join(f"{explain.local_grad_name(before, node.id, c)} = {format_number(g)}"
                          for c, g in zip(node.children, node.local_grads))
-        lines.append(f"  {s.number}. {node.name} = {format_number(s.value)}   ({locs})")
+        made = f"   [made by {explain.origin_text(node)}]" if explain.is_auto_name(node) else ""
+        lines.append(f"  {s.number}. {node.name} = {format_number(s.value)}   ({locs}){made}")
     lines.append("backward pass:")
     lines.append(f"  0. {explain.seed_text(after)}   (the seed)")
     lines += [f"  {s.number}. {explain.chain_formula(after, s)}" for s in chain]

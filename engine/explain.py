@@ -16,6 +16,7 @@ into the loss language's own syntax, which the tests evaluate to check the paren
 
 from __future__ import annotations
 
+import ast
 import html
 import math
 import re
@@ -40,7 +41,7 @@ OP_SYMBOLS = {"+": "+", "*": "×", "**": "^", "exp": "exp", "log": "log", "tanh"
 _SYMBOL_FUNCTIONS = {"σ": "sigmoid", "√": "sqrt"}
 
 #: An unlabelled node whose expression would be longer than this is named ``t<id>`` instead.
-MAX_EXPRESSION_NAME = 12
+MAX_EXPRESSION_NAME = 24
 
 
 def format_number(x: float, digits: int = 6) -> str:
@@ -222,6 +223,21 @@ def expression_name(op: str, operands: Sequence[str]) -> str | None:
     return name if len(name) <= MAX_EXPRESSION_NAME else None
 
 
+_POWER = re.compile(r" ?\*\* ?(-?\d+(?:\.\d+)?)(?![\d.])")
+
+
+def source_text(tree: ast.AST) -> str:
+    """A piece of the program, written as the canvas writes maths: ``sum(wi·xi for wi, xi in
+    zip(w1[2], xs[1]))`` for ``sum([wi * xi for wi, xi in zip(row, x)])``, ``e²`` for ``e**2``."""
+    text = ast.unparse(tree)
+    if (isinstance(tree, ast.Call) and len(tree.args) == 1
+            and isinstance(tree.args[0], ast.ListComp) and text.endswith("])")):
+        head = text.index("([")
+        text = text[:head + 1] + text[head + 2:-2] + ")"  # sum([... for ...]) → sum(... for ...)
+    text = _POWER.sub(lambda m: superscript(m.group(1)), text)
+    return text.replace(" * ", "·")
+
+
 _ABS = re.compile(r"\|([^|]+)\|")
 _SUPER_RUN = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+(?:·[⁰¹²³⁴⁵⁶⁷⁸⁹]+)?")
 
@@ -238,6 +254,23 @@ def to_plain(text: str) -> str:
 
 
 # --- formulas of a graph ---------------------------------------------------------------------------
+
+_AUTO_NAME = re.compile(r"t\d+")
+
+
+def is_auto_name(node) -> bool:
+    """Whether ``node`` (a :class:`~engine.graph.NodeInfo`) is called ``t<id>`` because nothing
+    in the program names it and its expression is too long to read."""
+    return bool(node.children) and not node.label and bool(_AUTO_NAME.fullmatch(node.name))
+
+
+def origin_text(node) -> str:
+    """``line 10, column 17``: where in the program a computed node was made ("" if unknown)."""
+    if not node.origin:
+        return ""
+    line, column = node.origin.split(":")
+    return f"line {line}, column {column}"
+
 
 def derivative(top: str, bottom: str) -> str:
     """``dL/dz``, ``d(x1·w1)/dx1``: the derivative of ``top`` with respect to ``bottom``."""

@@ -36,6 +36,7 @@ class NodeInfo:
     grad: float
     children: tuple[int, ...]
     local_grads: tuple[float, ...]
+    origin: str = ""  # "line:column" of the program text that made an operation, "" if unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,28 +71,47 @@ class GraphSnapshot:
         return GraphSnapshot(nodes, self.root)
 
 
-def snapshot(root: Value, kinds: dict[int, str] | None = None) -> GraphSnapshot:
+def snapshot(root: Value, kinds: dict[int, str] | None = None, hints: dict[int, str] | None = None,
+             origins: dict[int, tuple[int, int]] | None = None) -> GraphSnapshot:
     """Copy the graph below ``root`` into a :class:`GraphSnapshot`.
 
     ``kinds`` maps ``id(value)`` of parameters and inputs to PARAM / INPUT (the interpreter knows
-    which leaves are which); other leaves are constants.
+    which leaves are which); other leaves are constants. A node is named by its label (the
+    program's name, or its place in a named list such as ``hidden[2][4]``), else by ``hints``
+    (``sum(...)`` of what a sum adds), else by its expression (``w·x``), else ``t<id>``.
+    ``origins`` maps ``id(value)`` to the (line, column) that made it; a node made inside
+    another's expression (the ``-y`` of ``z - y``) gets the origin of the node that uses it.
     """
     topo = topological_order(root)
     index = {id(v): i for i, v in enumerate(topo)}
     kinds = kinds or {}
+    hints = hints or {}
     names: list[str] = []
     nodes = []
+    where = _origins(topo, index, origins) if origins else [""] * len(topo)
     for i, v in enumerate(topo):
         children = tuple(index[id(c)] for c in v._children)
         if v._children:
             kind = OP
         else:
             kind = kinds.get(id(v), PARAM if v.label else CONST)
-        name = v.label or _expression_name(v, children, names)
+        name = v.label or hints.get(id(v)) or _expression_name(v, children, names)
         names.append(name)
         nodes.append(NodeInfo(i, name, v.label, kind, v.op, v.data, v.grad, children,
-                              tuple(v._local_grads)))
+                              tuple(v._local_grads), where[i]))
     return GraphSnapshot(tuple(nodes), len(topo) - 1)
+
+
+def _origins(topo: list[Value], index: dict[int, int],
+             origins: dict[int, tuple[int, int]]) -> list[str]:
+    found = [origins.get(id(v)) for v in topo]
+    for i in range(len(topo) - 1, -1, -1):  # parents first: hand an origin down to its inputs
+        if found[i] is not None:
+            for c in topo[i]._children:
+                j = index[id(c)]
+                if found[j] is None and c._children:
+                    found[j] = found[i]
+    return [f"{o[0]}:{o[1]}" if o and v._children else "" for o, v in zip(found, topo)]
 
 
 def _expression_name(v: Value, children: tuple[int, ...], names: list[str]) -> str:

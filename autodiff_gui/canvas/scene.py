@@ -15,8 +15,8 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGraphicsScene
 
-from engine.explain import (chain_formula, escape_html, format_number, forward_formula, op_symbol,
-                            seed_text)
+from engine.explain import (chain_formula, escape_html, format_number, forward_formula,
+                            is_auto_name, op_symbol, origin_text, seed_text)
 from engine.graph import OP, GraphSnapshot
 from engine.records import ChainRuleStep, ForwardStep
 
@@ -298,9 +298,14 @@ class GraphScene(QGraphicsScene):
             f"gradient {escape_html(gname)}: {grad} (the backward pass: how much "
             f"{escape_html(g.nodes[g.root].name)} changes per unit change of {escape_html(node.name)})")
         if node.kind == OP and node_id in self.ops:
+            where = origin_text(node)
+            made = f"<br>made by {where} of the program" if where else ""
+            if where and is_auto_name(node):
+                box.setToolTip(box.toolTip() + f"<br>{escape_html(node.name)} is an automatic "
+                               f"name: nothing in the program names it; it was made by {where}")
             self.ops[node_id].setToolTip(
                 f"operation {op_symbol(node.op)}: computes {escape_html(node.name)} from "
-                f"{', '.join(escape_html(g.nodes[c].name) for c in node.children)}")
+                f"{', '.join(escape_html(g.nodes[c].name) for c in node.children)}{made}")
             for i, (c, local) in enumerate(zip(node.children, node.local_grads)):
                 edge = self.edges.get((c, node_id, i))
                 if edge is None:

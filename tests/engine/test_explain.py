@@ -9,6 +9,7 @@ parenthesis (the canvas once wrote ``L = o - target²``) cannot hide.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import subprocess
@@ -190,14 +191,31 @@ def test_neuron_loss_formula_keeps_its_parentheses():
     assert explain.forward_formula(g, L) == "L = (o - target)² = (-0.192893)² = 0.0372078"
 
 
-_D = re.compile(r"(?<![\w)])d(\((?:[^()]|\([^()]*\))*\)|[^\s/()·]+)/d(\((?:[^()]|\([^()]*\))*\)|[^\s/()·=,]+)")
+def _symbol(text: str, i: int) -> tuple[str, int]:
+    """The symbol that starts at ``text[i]``: a balanced ``(...)`` (its parentheses removed) or a
+    bare name such as ``w``, ``hidden[2][4]`` or ``3``; and where it ends."""
+    if text.startswith("(", i):
+        depth = 0
+        for j in range(i, len(text)):
+            depth += {"(": 1, ")": -1}.get(text[j], 0)
+            if depth == 0:
+                return text[i + 1:j], j + 1
+        raise AssertionError(f"unbalanced parentheses in {text!r}")
+    m = re.compile(r"[^\W\d][\w]*(\[\d+\])*|\d+").match(text, i)
+    assert m and m.end() > i and "·" not in m.group(), f"no symbol at {text[i:]!r}"
+    return m.group(), m.end()
 
 
 def derivatives(text: str) -> list[tuple[str, str]]:
     """Every ``dA/dB`` in ``text``, with the parentheses that make A and B one symbol removed."""
-    def unwrap(s: str) -> str:
-        return s[1:-1] if s.startswith("(") and s.endswith(")") else s
-    return [(unwrap(a), unwrap(b)) for a, b in _D.findall(text)]
+    found = []
+    for m in re.finditer(r"(?<![\w)\]])d(?=[(\w])", text):
+        top, end = _symbol(text, m.end())
+        if not text.startswith("/d", end):
+            continue
+        bottom, _ = _symbol(text, end + 2)
+        found.append((top, bottom))
+    return found
 
 
 @pytest.mark.parametrize("name", [p.name for p in presets()])
