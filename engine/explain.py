@@ -120,31 +120,28 @@ def precedence(text: str) -> int:
     ``w·x``, UNARY for ``-y``, POW for ``e²``, ATOM for a name, a number, a call or a
     parenthesised whole. Reads display text (``·``, ``×``, superscripts) and plain text alike."""
     text = text.strip()
+    if _is_symbol(text):
+        return ATOM
     if _is_number(text):
         return UNARY if text.startswith("-") else ATOM
-    depth = 0
-    found = ATOM
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        elif depth == 0:
-            if text.startswith((" + ", " - "), i):
-                return ADD
-            if ch in "·×/" or (ch == "*" and not text.startswith("**", i)
-                               and not (i > 0 and text[i - 1] == "*")):
-                found = MUL
-            elif found > POW and (ch == "^" or ch in _SUPER_CHARS or text.startswith("**", i)):
-                found = POW
-        i += 1
-    if found == MUL:
+    top = text  # the text at depth 0: every bracketed part removed, innermost first
+    while "(" in top or "[" in top:
+        flat = _BRACKETED.sub("", top)
+        if flat == top:
+            break  # unbalanced: read what is left as it is
+        top = flat
+    if " + " in top or " - " in top:
+        return ADD
+    if any(ch in top for ch in "·×/") or "*" in top.replace("**", ""):
         return MUL
-    if text.startswith("-"):
+    if top.startswith("-"):
         return UNARY
-    return found
+    if "^" in top or "**" in top or any(ch in _SUPER_CHARS for ch in top):
+        return POW
+    return ATOM
+
+
+_BRACKETED = re.compile(r"\([^()\[\]]*\)|\[[^()\[\]]*\]")
 
 
 #: Where an operand sits, and the weakest binding it may have there without parentheses.

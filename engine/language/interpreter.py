@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import copy
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -474,13 +475,47 @@ def sum_hints(sums: list, places: dict[int, str]) -> dict[int, str]:
     own text with the lists it loops over named by their places
     (``sum(wi·xi for wi, xi in zip(w1[2], xs[1]))``); a running total adds ``(terms 1–k)``."""
     hints: dict[int, str] = {}
+    templates: dict[int, str | None] = {}
     for node, env, partials in sums:
-        text = explain.source_text(_compact(_Places(env, places).visit(copy.deepcopy(node))))
+        if id(node) not in templates:
+            templates[id(node)] = _template(node)
+        template = templates[id(node)]
+        if template is None:  # a loop name shadows an outer one: substitute in the tree
+            text = explain.source_text(_compact(_Places(env, places).visit(copy.deepcopy(node))))
+        else:
+            text = _IDENTIFIER.sub(lambda m: _stands_for(m.group(), env, places), template)
         n = len(partials) + 1
         for k, partial in enumerate(partials, start=2):
             if isinstance(partial, Value) and not partial.label and id(partial) not in hints:
                 hints[id(partial)] = text if k == n else f"{text} (terms 1–{k})"
     return hints
+
+
+_IDENTIFIER = re.compile(r"(?<![\w.\[])[^\W\d]\w*")
+
+
+def _template(node: ast.Call) -> str | None:
+    """A sum's text with its free names left to fill in (the same for every iteration of the
+    loop that makes it), or None when a loop name shadows a free one."""
+    bound = {n.id for g in ast.walk(node) if isinstance(g, ast.comprehension)
+             for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+    if bound & set(_free_names(node)):
+        return None
+    return explain.source_text(_compact(copy.deepcopy(node)))
+
+
+def _stands_for(name: str, env: dict, places: dict[int, str]) -> str:
+    """What a free name is written as in a sum's name: a list's place, a node's name, a number."""
+    if name not in env:
+        return name
+    value = env[name]
+    if isinstance(value, list) and id(value) in places:
+        return places[id(value)]
+    if isinstance(value, Value) and value.label:
+        return value.label
+    if isinstance(value, float):
+        return explain.format_number(value)
+    return name
 
 
 def _compact(call: ast.Call) -> ast.Call:
@@ -500,13 +535,17 @@ def _compact(call: ast.Call) -> ast.Call:
         pairs = [(gen.target, gen.iter)]
     if not all(isinstance(t, ast.Name) and isinstance(i, ast.Name) for t, i in pairs):
         return call
-    lists = {t.id: i.id for t, i in pairs}
+    return ast.Call(call.func, [_Rename({t.id: i.id for t, i in pairs}).visit(comp.elt)], [])
 
-    class Swap(ast.NodeTransformer):
-        def visit_Name(self, node: ast.Name) -> ast.Name:
-            return ast.Name(lists.get(node.id, node.id))
 
-    return ast.Call(call.func, [Swap().visit(comp.elt)], [])
+class _Rename(ast.NodeTransformer):
+    """A loop's names replaced by the lists they walk through (``wi`` → ``row``)."""
+
+    def __init__(self, names: dict[str, str]):
+        self.names = names
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        return ast.Name(self.names.get(node.id, node.id))
 
 
 def _free_names(node: ast.AST) -> tuple[str, ...]:

@@ -50,3 +50,22 @@ def test_canvas_tooltips_name_the_gradient_with_parentheses(qapp):
     product = m.after.node_named("x1·w1").id
     assert "d(x1·w1)/dx1" in scene.edges[(m.after.node_named("x1").id, product, 0)].toolTip()
     assert "dL/d(x1·w1)" in scene.boxes[product].toolTip()
+
+
+def test_canvas_boxes_carry_the_programs_names(qapp):
+    m = replay(preset("network").program())
+    scene = GraphScene()
+    scene.show_graph(m.after)
+    assert [scene.box_texts(n.id)[0] for n in m.after.nodes] == [n.name for n in m.after.nodes]
+    neuron = m.after.node_named("hidden[2][4]").id
+    assert "line 10, column 12" in scene.ops[neuron].toolTip()
+
+
+def test_an_auto_named_box_says_where_it_was_made(qapp):
+    from engine.language import parse
+    m = replay(parse("w = Value(0.5)\nL = 2 * tanh(w*w*w + w*w*w*w + 3*w*w)\n"))
+    scene = GraphScene()
+    scene.show_graph(m.after)
+    auto = next(n for n in m.after.nodes if explain.is_auto_name(n))
+    assert "automatic name" in scene.boxes[auto.id].toolTip()
+    assert "line 2, column 9" in scene.boxes[auto.id].toolTip()
