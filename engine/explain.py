@@ -216,6 +216,8 @@ def render(op: str, operands: Sequence[str], style: str = NAME) -> str:
 def expression_name(op: str, operands: Sequence[str]) -> str | None:
     """The name of an unlabelled node from its operands' names (``w·x``, ``-y``, ``exp(w)``),
     or None when it would be too long to read in a box."""
+    if sum(map(len, operands)) > MAX_EXPRESSION_NAME:  # too long before any symbol is added
+        return None
     name = render(op, operands, NAME)
     return name if len(name) <= MAX_EXPRESSION_NAME else None
 

@@ -496,12 +496,38 @@ _IDENTIFIER = re.compile(r"(?<![\w.\[])[^\W\d]\w*")
 
 def _template(node: ast.Call) -> str | None:
     """A sum's text with its free names left to fill in (the same for every iteration of the
-    loop that makes it), or None when a loop name shadows a free one."""
+    loop that makes it), or None when a loop name shadows a free one. A sum over one loop
+    through lists is written with the lists themselves: ``sum(wi * xi for wi, xi in zip(row,
+    x))`` → ``sum(row·x)``, as in vector notation."""
     bound = {n.id for g in ast.walk(node) if isinstance(g, ast.comprehension)
              for n in ast.walk(g.target) if isinstance(n, ast.Name)}
     if bound & set(_free_names(node)):
         return None
-    return explain.source_text(_compact(copy.deepcopy(node)))
+    renames = _loop_lists(node)
+    if renames is None:
+        return explain.source_text(node)
+    text = explain.source_text(ast.Call(node.func, [node.args[0].elt], []))
+    return _IDENTIFIER.sub(lambda m: renames.get(m.group(), m.group()), text)
+
+
+def _loop_lists(call: ast.Call) -> dict[str, str] | None:
+    """For ``sum(e for a, b in zip(A, B))`` (or ``for a in A``), each loop name → its list's
+    name; None for any other shape of sum."""
+    comp = call.args[0] if call.args else None
+    if not isinstance(comp, (ast.ListComp, ast.GeneratorExp)) or len(comp.generators) != 1:
+        return None
+    gen = comp.generators[0]
+    if gen.ifs:
+        return None
+    if (isinstance(gen.iter, ast.Call) and isinstance(gen.iter.func, ast.Name)
+            and gen.iter.func.id == "zip" and isinstance(gen.target, ast.Tuple)
+            and len(gen.target.elts) == len(gen.iter.args)):
+        pairs = list(zip(gen.target.elts, gen.iter.args))
+    else:
+        pairs = [(gen.target, gen.iter)]
+    if not all(isinstance(t, ast.Name) and isinstance(i, ast.Name) for t, i in pairs):
+        return None
+    return {t.id: i.id for t, i in pairs}
 
 
 def _stands_for(name: str, env: dict, places: dict[int, str]) -> str:
@@ -519,23 +545,11 @@ def _stands_for(name: str, env: dict, places: dict[int, str]) -> str:
 
 
 def _compact(call: ast.Call) -> ast.Call:
-    """``sum(wi * xi for wi, xi in zip(w1[2], xs[1]))`` → ``sum(w1[2] * xs[1])``: a sum over
-    one loop through placed lists, written with the lists themselves, as in vector notation."""
-    comp = call.args[0] if call.args else None
-    if not isinstance(comp, (ast.ListComp, ast.GeneratorExp)) or len(comp.generators) != 1:
+    """The tree form of :func:`_template`'s vector notation, for a sum whose names shadow."""
+    renames = _loop_lists(call)
+    if renames is None:
         return call
-    gen = comp.generators[0]
-    if gen.ifs:
-        return call
-    if (isinstance(gen.iter, ast.Call) and isinstance(gen.iter.func, ast.Name)
-            and gen.iter.func.id == "zip" and isinstance(gen.target, ast.Tuple)
-            and len(gen.target.elts) == len(gen.iter.args)):
-        pairs = list(zip(gen.target.elts, gen.iter.args))
-    else:
-        pairs = [(gen.target, gen.iter)]
-    if not all(isinstance(t, ast.Name) and isinstance(i, ast.Name) for t, i in pairs):
-        return call
-    return ast.Call(call.func, [_Rename({t.id: i.id for t, i in pairs}).visit(comp.elt)], [])
+    return ast.Call(call.func, [_Rename(renames).visit(call.args[0].elt)], [])
 
 
 class _Rename(ast.NodeTransformer):

@@ -9,7 +9,6 @@ parenthesis (the canvas once wrote ``L = o - target²``) cannot hide.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import subprocess
