@@ -22,6 +22,7 @@ PARAM, INPUT, CONST, OP = "param", "input", "const", "op"
 # The text of names, numbers and formulas lives in ``engine.explain``; these names stay
 # importable from here for the modules that always found them here.
 __all__ = ["PARAM", "INPUT", "CONST", "OP", "OP_SYMBOLS", "NodeInfo", "GraphSnapshot", "snapshot",
+           "snapshot_like",
            "forward_steps", "backward_steps", "formula", "format_number", "op_symbol"]
 
 
@@ -99,6 +100,28 @@ def snapshot(root: Value, kinds: dict[int, str] | None = None, hints: dict[int, 
         names.append(name)
         nodes.append(NodeInfo(i, name, v.label, kind, v.op, v.data, v.grad, children,
                               tuple(v._local_grads), where[i]))
+    return GraphSnapshot(tuple(nodes), len(topo) - 1)
+
+
+def snapshot_like(root: Value, like: GraphSnapshot,
+                  kinds: dict[int, str] | None = None) -> GraphSnapshot | None:
+    """A snapshot of ``root`` named as ``like`` is: a later iteration of the same program has
+    the same shape, so its names and origins are the same, position by position, and need not
+    be worked out again. None if the shape differs (the program's branches went another way)."""
+    topo = topological_order(root)
+    if len(topo) != len(like.nodes):
+        return None
+    index = {id(v): i for i, v in enumerate(topo)}
+    kinds = kinds or {}
+    nodes = []
+    for i, (v, old) in enumerate(zip(topo, like.nodes)):
+        children = tuple(index[id(c)] for c in v._children)
+        if children != old.children or v.op != old.op or v.label != old.label:
+            return None
+        kind = OP if children else kinds.get(id(v), PARAM if v.label else CONST)
+        name = old.name if children or v.label else format_number(v.data)
+        nodes.append(NodeInfo(i, name, v.label, kind, v.op, v.data, v.grad, children,
+                              tuple(v._local_grads), old.origin))
     return GraphSnapshot(tuple(nodes), len(topo) - 1)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import explain
-from ..graph import INPUT, PARAM, GraphSnapshot, snapshot
+from ..graph import INPUT, PARAM, GraphSnapshot, snapshot, snapshot_like
 from ..value import DomainError, Value, topological_order
 from .errors import ProgramError, ProgramOverflow
 from .parser import (FUNCTIONS, MAX_LIST_LENGTH, MAX_OPERATIONS, Program, error_at, position,
@@ -37,10 +37,18 @@ class Evaluation:
     _names: tuple[dict[int, str], dict[int, tuple[int, int]]] | None = field(default=None,
                                                                               repr=False)
 
-    def snapshot(self) -> GraphSnapshot:
+    def snapshot(self, like: GraphSnapshot | None = None) -> GraphSnapshot:
         """The graph as plain data, every node named as the program names it (see
         :mod:`engine.explain`): labels and places first, then ``sum(...)``, then expressions;
-        each computed node knows the line and column that made it."""
+        each computed node knows the line and column that made it.
+
+        Naming costs a second, noting pass of the interpreter; ``like``, an earlier snapshot of
+        the same program (the previous iteration's), lends its names instead when the shape
+        is the same, so a run that draws every iteration pays for the names once."""
+        if like is not None and self._names is None:
+            same = snapshot_like(self.loss, like, self.kinds)
+            if same is not None:
+                return same
         if self._names is None:
             self._names = _program_names(self)
         return snapshot(self.loss, self.kinds, *self._names)

@@ -125,3 +125,17 @@ def test_the_trace_and_the_ledger_use_the_snapshots_names():
 def test_a_program_with_its_own_names_keeps_them():
     g = evaluate(parse("w = Value(1.0)\nxs = [w * 2, w * 3]\nL = sum(xs)\n")).snapshot()
     assert [n.name for n in g.nodes if n.children] == ["xs[0]", "xs[1]", "L"]
+
+
+@pytest.mark.parametrize("name", ["network", "regression", "three-step"])
+def test_a_later_iteration_borrows_the_names_of_an_earlier_one(name):
+    program = preset(name).program()
+    first = evaluate(program).snapshot()
+    moved = [v + 0.25 for v in evaluate(program).param_values()]
+    fresh, lent = evaluate(program, moved), evaluate(program, moved)
+    fresh.loss.backward()
+    lent.loss.backward()
+    assert lent.snapshot(like=first) == fresh.snapshot()
+    # a graph of another shape is named afresh
+    other = evaluate(parse("w = Value(1.0)\nL = w * 2\n"))
+    assert [n.name for n in other.snapshot(like=first).nodes] == ["w", "2", "L"]
