@@ -73,6 +73,21 @@ def programs(draw) -> str:
     return "\n".join(lines) + "\n"
 
 
+@st.composite
+def list_programs(draw) -> str:
+    """Programs with named lists, comprehensions and sums: the names come from places
+    (``hs[1]``), from terms and from ``sum(...)``."""
+    n = draw(st.integers(2, 4))
+    starts = [draw(st.floats(-1.5, 1.5, allow_nan=False)) for _ in range(n)]
+    lines = [f"ws = [{', '.join(f'Value({v!r})' for v in starts)}]",
+             f"xs = [{', '.join(draw(CONSTANTS) for _ in range(n))}]"]
+    element = draw(expression(("w", "x", "ws[0]"), 1))
+    lines.append(f"hs = [{element} for w, x in zip(ws, xs)]")
+    term = draw(expression(("h", "x"), 1))
+    lines.append(f"L = sum([{term} for h, x in zip(hs, xs)]) + {draw(expression(('hs[0]', 'ws[1]'), 1))}")
+    return "\n".join(lines) + "\n"
+
+
 def is_symbol_name(graph: GraphSnapshot, node) -> bool:
     """A node named by the program or by an auto-name, not by an expression of its inputs."""
     if node.label or not node.children:
@@ -125,6 +140,30 @@ def test_every_forward_formula_evaluates_to_its_nodes_value(source):
         if not is_symbol_name(g, node):
             value = evaluate_text(explain.to_plain(node.name), bindings)
             assert same(value, node.data), (source, node.name)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(list_programs())
+def test_random_programs_with_lists_trace_only_nodes_that_exist(source):
+    try:
+        ev = evaluate(parse(source))
+        before = ev.snapshot()
+        chain = list(backward_steps(ev.loss))
+    except (ProgramError, ArithmeticError):
+        assume(False)
+    after = ev.snapshot()
+    names = {n.name for n in after.nodes}
+    lines = trace_lines(before, after, chain)
+    found = [d for line in lines for d in derivatives(line)]
+    assert len(found) >= 2 * len(chain) + 1
+    for top, bottom in found:
+        assert top in names and bottom in names, (source, top, bottom)
+    for node in after.nodes:
+        if node.children:
+            numeric = explain.forward_parts(after, node.id, plain=True)[2]
+            if math.isfinite(node.data):
+                assert same(evaluate_text(numeric, {}), node.data), (source, numeric)
+            assert node.origin, (source, node.name)
 
 
 # --- names and parentheses -----------------------------------------------------------------------
