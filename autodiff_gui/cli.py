@@ -17,11 +17,13 @@ import sys
 from pathlib import Path
 
 from autodiff_gui import __version__
-from engine import formats
+from engine import explain, formats
 from engine.files import atomic_write, describe_os_error
-from engine.graph import GraphSnapshot, backward_steps, format_number, formula, forward_steps
+from engine.explain import format_number
+from engine.graph import GraphSnapshot, backward_steps, forward_steps
 from engine.language import Program, ProgramError, evaluate, parse
 from engine.presets import preset, presets
+from engine.records import ChainRuleStep
 from engine.train import DEFAULT_LR, DEFAULT_STEPS, DEFAULT_TOL, DIVERGED, ERROR, MAX_STEPS, Trainer
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 1, 2, 3
@@ -87,20 +89,11 @@ def cmd_grad(args: argparse.Namespace) -> int:
             out["backward"] = [{"number": s.number, "parent": s.parent, "child": s.child,
                                 "local_grad": _num(s.local_grad), "upstream": _num(s.upstream),
                                 "product": _num(s.product), "child_grad": _num(s.child_grad_after),
-                                "formula": formula(graph, s)} for s in chain]
+                                "formula": explain.chain_formula(graph, s)} for s in chain]
         print(json.dumps(out, indent=2, allow_nan=False))
         return EXIT_OK
     if args.trace:
-        print("forward pass:")
-        for s in forward_steps(before):
-            node = before.nodes[s.node]
-            locs = ", ".join(f"{before.local_grad_name(node.id, c)} = {format_number(g)}"
-                             for c, g in zip(node.children, node.local_grads))
-            print(f"  {s.number}. {node.name} = {format_number(s.value)}   ({locs})")
-        print("backward pass:")
-        print(f"  0. {graph.grad_name(graph.root)} = 1   (the seed)")
-        for s in chain:
-            print(f"  {s.number}. {formula(graph, s)}")
+        print("\n".join(trace_lines(before, graph, chain)))
         print()
     _print_nodes(graph)
     print()
@@ -109,6 +102,23 @@ def cmd_grad(args: argparse.Namespace) -> int:
         print(f"  {name} = {format_number(v.data)}   d{program.loss_name}/d{name} = "
               f"{format_number(v.grad)}")
     return EXIT_OK
+
+
+def trace_lines(before: GraphSnapshot, after: GraphSnapshot, chain: list[ChainRuleStep]) -> list[str]:
+    """``grad --trace``: each forward step with the local gradients it stores (an auto-named
+    node says which line and column made it), then the seed and each chain-rule
+    multiplication, in the words of :mod:`engine.explain`."""
+    lines = ["forward pass:"]
+    for s in forward_steps(before):
+        node = before.nodes[s.node]
+        locs = ", ".join(f"{explain.local_grad_name(before, node.id, c)} = {format_number(g)}"
+                         for c, g in zip(node.children, node.local_grads))
+        made = f"   [made by {explain.origin_text(node)}]" if explain.is_auto_name(node) else ""
+        lines.append(f"  {s.number}. {node.name} = {format_number(s.value)}   ({locs}){made}")
+    lines.append("backward pass:")
+    lines.append(f"  0. {explain.seed_text(after)}   (the seed)")
+    lines += [f"  {s.number}. {explain.chain_formula(after, s)}" for s in chain]
+    return lines
 
 
 def _print_nodes(graph: GraphSnapshot) -> None:

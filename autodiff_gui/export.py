@@ -185,8 +185,7 @@ def headless_scene(program: Program, steps: int = 0, lr: float = 0.1,
     scene.show_graph(before, grads_known=False)
     scene.begin_backward()
     if backward_step == 0:
-        root = after.nodes[after.root].name
-        scene.set_banner("Step 2 · backward pass: the seed", f"d{root}/d{root} = 1")
+        scene.show_seed()
         return scene
     for step in chain[:backward_step]:
         scene.show_chain_rule_step(step, formula(after, step), len(chain))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import math
 
-from .graph import CONST, OP, GraphSnapshot, NodeInfo, format_number, op_symbol
+from .explain import format_number, op_symbol
+from .graph import CONST, OP, GraphSnapshot, NodeInfo
 
 
 def _num(x: float) -> float | None:
@@ -21,16 +22,22 @@ def _unnum(x: float | None) -> float:
 
 
 def to_dict(graph: GraphSnapshot) -> dict:
+    """The snapshot as JSON-ready data; an operation also says where in the program it was made
+    (``"origin": "line:column"``), as the canvas's tooltips and the trace do."""
     return {
         "root": graph.root,
         "loss": _num(graph.nodes[graph.root].data),
-        "nodes": [
-            {"id": n.id, "name": n.name, "label": n.label, "kind": n.kind, "op": n.op,
-             "data": _num(n.data), "grad": _num(n.grad), "children": list(n.children),
-             "local_grads": [_num(g) for g in n.local_grads]}
-            for n in graph.nodes
-        ],
+        "nodes": [_node_dict(n) for n in graph.nodes],
     }
+
+
+def _node_dict(n: NodeInfo) -> dict:
+    d = {"id": n.id, "name": n.name, "label": n.label, "kind": n.kind, "op": n.op,
+         "data": _num(n.data), "grad": _num(n.grad), "children": list(n.children),
+         "local_grads": [_num(g) for g in n.local_grads]}
+    if n.origin:
+        d["origin"] = n.origin
+    return d
 
 
 def to_json(graph: GraphSnapshot, indent: int | None = 2) -> str:
@@ -42,7 +49,7 @@ def from_json(text: str) -> GraphSnapshot:
     nodes = tuple(
         NodeInfo(n["id"], n["name"], n["label"], n["kind"], n["op"], _unnum(n["data"]),
                  _unnum(n["grad"]), tuple(n["children"]),
-                 tuple(_unnum(g) for g in n["local_grads"]))
+                 tuple(_unnum(g) for g in n["local_grads"]), n.get("origin", ""))
         for n in d["nodes"])
     return GraphSnapshot(nodes, d["root"])
 

@@ -8,42 +8,22 @@ shape at every iteration, so ids stay stable while values change.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+from . import explain
+from .explain import OP_SYMBOLS, format_number, op_symbol
 from .records import ChainRuleStep, ForwardStep
 from .value import Value, topological_order
 
 #: What each kind of node is: a trained parameter, a named input, an unnamed constant, an operation.
 PARAM, INPUT, CONST, OP = "param", "input", "const", "op"
 
-OP_SYMBOLS = {"+": "+", "*": "×", "**": "^", "exp": "exp", "log": "log", "tanh": "tanh",
-              "sigmoid": "σ", "relu": "relu", "sin": "sin", "cos": "cos", "sqrt": "√", "abs": "|·|"}
-_SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
-
-
-def op_symbol(op: str) -> str:
-    """The symbol drawn in an operation's circle: ×, +, x², exp …"""
-    if op.startswith("**") and len(op) > 2:
-        exponent = op[2:]
-        return "x" + exponent.translate(_SUPERSCRIPT)
-    return OP_SYMBOLS.get(op, op)
-
-
-def format_number(x: float, digits: int = 6) -> str:
-    """Up to ``digits`` significant digits; -0 shows as 0, non-finite numbers as inf / nan."""
-    if isinstance(x, bool):
-        x = int(x)
-    if isinstance(x, float) and not math.isfinite(x):
-        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    if x == 0:
-        return "0"
-    s = f"{x:.{digits}g}"
-    if "e" in s:
-        mant, exp = s.split("e")
-        s = f"{mant}e{int(exp)}"
-    return s
+# The text of names, numbers and formulas lives in ``engine.explain``; these names stay
+# importable from here for the modules that always found them here.
+__all__ = ["PARAM", "INPUT", "CONST", "OP", "OP_SYMBOLS", "NodeInfo", "GraphSnapshot", "snapshot",
+           "snapshot_like",
+           "forward_steps", "backward_steps", "formula", "format_number", "op_symbol"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +37,7 @@ class NodeInfo:
     grad: float
     children: tuple[int, ...]
     local_grads: tuple[float, ...]
+    origin: str = ""  # "line:column" of the program text that made an operation, "" if unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +58,11 @@ class GraphSnapshot:
 
     def grad_name(self, node_id: int) -> str:
         """``dL/dz`` for node z when the root is L; ``dL/d(-y)`` when the name is not one symbol."""
-        return f"d{_wrap(self.nodes[self.root].name)}/d{_wrap(self.nodes[node_id].name)}"
+        return explain.grad_name(self, node_id)
 
     def local_grad_name(self, parent: int, child: int) -> str:
         """``de/dz``: the derivative of an operation's result with respect to one input."""
-        return f"d{_wrap(self.nodes[parent].name)}/d{_wrap(self.nodes[child].name)}"
+        return explain.local_grad_name(self, parent, child)
 
     def with_values(self, data: list[float], grad: list[float],
                     local_grads: list[tuple[float, ...]] | None = None) -> GraphSnapshot:
@@ -91,62 +72,76 @@ class GraphSnapshot:
         return GraphSnapshot(nodes, self.root)
 
 
-def _wrap(name: str) -> str:
-    simple = name.isidentifier() or name.replace("[", "").replace("]", "").replace("_", "").isalnum()
-    return name if simple else f"({name})"
-
-
-def snapshot(root: Value, kinds: dict[int, str] | None = None) -> GraphSnapshot:
+def snapshot(root: Value, kinds: dict[int, str] | None = None, hints: dict[int, str] | None = None,
+             origins: dict[int, tuple[int, int]] | None = None) -> GraphSnapshot:
     """Copy the graph below ``root`` into a :class:`GraphSnapshot`.
 
     ``kinds`` maps ``id(value)`` of parameters and inputs to PARAM / INPUT (the interpreter knows
-    which leaves are which); other leaves are constants.
+    which leaves are which); other leaves are constants. A node is named by its label (the
+    program's name, or its place in a named list such as ``hidden[2][4]``), else by ``hints``
+    (``sum(...)`` of what a sum adds), else by its expression (``w·x``), else ``t<id>``.
+    ``origins`` maps ``id(value)`` to the (line, column) that made it; a node made inside
+    another's expression (the ``-y`` of ``z - y``) gets the origin of the node that uses it.
     """
     topo = topological_order(root)
     index = {id(v): i for i, v in enumerate(topo)}
     kinds = kinds or {}
+    hints = hints or {}
     names: list[str] = []
     nodes = []
+    where = _origins(topo, index, origins) if origins else [""] * len(topo)
     for i, v in enumerate(topo):
         children = tuple(index[id(c)] for c in v._children)
         if v._children:
             kind = OP
         else:
             kind = kinds.get(id(v), PARAM if v.label else CONST)
-        name = v.label or _expression_name(v, children, names)
+        name = v.label or hints.get(id(v)) or _expression_name(v, children, names)
         names.append(name)
         nodes.append(NodeInfo(i, name, v.label, kind, v.op, v.data, v.grad, children,
-                              tuple(v._local_grads)))
+                              tuple(v._local_grads), where[i]))
     return GraphSnapshot(tuple(nodes), len(topo) - 1)
+
+
+def snapshot_like(root: Value, like: GraphSnapshot,
+                  kinds: dict[int, str] | None = None) -> GraphSnapshot | None:
+    """A snapshot of ``root`` named as ``like`` is: a later iteration of the same program has
+    the same shape, so its names and origins are the same, position by position, and need not
+    be worked out again. None if the shape differs (the program's branches went another way)."""
+    topo = topological_order(root)
+    if len(topo) != len(like.nodes):
+        return None
+    index = {id(v): i for i, v in enumerate(topo)}
+    kinds = kinds or {}
+    nodes = []
+    for i, (v, old) in enumerate(zip(topo, like.nodes)):
+        children = tuple(index[id(c)] for c in v._children)
+        if children != old.children or v.op != old.op or v.label != old.label:
+            return None
+        kind = OP if children else kinds.get(id(v), PARAM if v.label else CONST)
+        name = old.name if children or v.label else format_number(v.data)
+        nodes.append(NodeInfo(i, name, v.label, kind, v.op, v.data, v.grad, children,
+                              tuple(v._local_grads), old.origin))
+    return GraphSnapshot(tuple(nodes), len(topo) - 1)
+
+
+def _origins(topo: list[Value], index: dict[int, int],
+             origins: dict[int, tuple[int, int]]) -> list[str]:
+    found = [origins.get(id(v)) for v in topo]
+    for i in range(len(topo) - 1, -1, -1):  # parents first: hand an origin down to its inputs
+        if found[i] is not None:
+            for c in topo[i]._children:
+                j = index[id(c)]
+                if found[j] is None and c._children:
+                    found[j] = found[i]
+    return [f"{o[0]}:{o[1]}" if o and v._children else "" for o, v in zip(found, topo)]
 
 
 def _expression_name(v: Value, children: tuple[int, ...], names: list[str]) -> str:
     """A short name for an unlabelled node: ``-1``, ``-y``, ``w·x``; ``t7`` when it gets long."""
     if not v._children:
         return format_number(v.data)
-    kids = [names[c] for c in children]
-    op = v.op
-    if op == "*" and len(kids) == 2 and kids[1] == "-1":
-        name = f"-{kids[0]}" if _atomic(kids[0]) else f"-({kids[0]})"
-    elif op == "*" and len(kids) == 2:
-        name = "·".join(k if _atomic(k) else f"({k})" for k in kids)
-    elif op == "+" and len(kids) == 2:
-        name = f"{kids[0]} - {kids[1][1:]}" if kids[1].startswith("-") and _atomic(kids[1][1:]) \
-            else f"{kids[0]} + {kids[1]}"
-    elif op.startswith("**") and len(op) > 2:
-        base = kids[0] if _atomic(kids[0]) else f"({kids[0]})"
-        name = base + op[2:].translate(_SUPERSCRIPT)
-    elif op == "**":
-        name = f"{kids[0]}^{kids[1]}"
-    else:
-        name = f"{op}({kids[0]})"
-    if len(name) > 12:
-        name = f"t{len(names)}"
-    return name
-
-
-def _atomic(name: str) -> bool:
-    return name.replace("[", "").replace("]", "").replace("_", "").replace(".", "").isalnum()
+    return explain.expression_name(v.op, [names[c] for c in children]) or f"t{len(names)}"
 
 
 # --- observable passes ------------------------------------------------------------------------
@@ -189,19 +184,5 @@ def backward_steps(root: Value) -> Iterator[ChainRuleStep]:
 
 
 def formula(graph: GraphSnapshot, step: ChainRuleStep) -> str:
-    """The banner for one multiplication: ``dL/dz = dL/de · de/dz = (-4) · (1) = -4``.
-
-    For a node reached by several paths the ``+=`` shows as a running sum
-    (``dL/da = 3 + 6 = 9``).
-    """
-    target = graph.grad_name(step.child)
-    upstream = graph.grad_name(step.parent)
-    local = graph.local_grad_name(step.parent, step.child)
-    f = format_number
-    text = (f"{target} = {upstream} · {local} = ({f(step.upstream)}) · ({f(step.local_grad)})"
-            f" = {f(step.product)}")
-    if step.contribution > 1:
-        text = (f"{target} += {upstream} · {local} = ({f(step.upstream)}) · ({f(step.local_grad)}):"
-                f" {target} = {f(step.child_grad_before)} + {f(step.product)}"
-                f" = {f(step.child_grad_after)}")
-    return text
+    """The banner for one multiplication (see :func:`engine.explain.chain_formula`)."""
+    return explain.chain_formula(graph, step)

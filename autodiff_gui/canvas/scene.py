@@ -15,7 +15,9 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGraphicsScene
 
-from engine.graph import _SUPERSCRIPT, OP, GraphSnapshot, format_number, formula, op_symbol
+from engine.explain import (chain_formula, escape_html, format_number, forward_formula,
+                            is_auto_name, op_symbol, origin_text, seed_text)
+from engine.graph import OP, GraphSnapshot
 from engine.records import ChainRuleStep, ForwardStep
 
 from .items import COMPUTING, NONE, RECEIVING, SELECTED, UPSTREAM, Banner, Edge, OpCircle, Theme, ValueBox
@@ -147,6 +149,11 @@ class GraphScene(QGraphicsScene):
         self._grads[g.root] = 1
         self._refresh_node(g.root)
 
+    def show_seed(self) -> None:
+        """The banner of step 0 of the backward pass: ``dL/dL = 1``."""
+        if self.graph is not None:
+            self.set_banner("Step 2 · backward pass: the seed", seed_text(self.graph))
+
     def show_chain_rule_step(self, step: ChainRuleStep, text: str, total: int | None = None) -> None:
         g = self.graph
         if g is None or step.child >= len(g.nodes):
@@ -170,7 +177,7 @@ class GraphScene(QGraphicsScene):
                 last = moment.chain[-1]
                 self._light_chain_step(last)
                 self.set_banner(f"Step 2 · backward pass, multiplication {last.number} of "
-                                f"{len(moment.chain)} (the last)", formula(moment.after, last))
+                                f"{len(moment.chain)} (the last)", chain_formula(moment.after, last))
             return
         g = moment.before
         if _shape(g) != self._shape:
@@ -192,10 +199,9 @@ class GraphScene(QGraphicsScene):
             step = moment.chain[moment.chain_done - 1]
             self._light_chain_step(step)
             self.set_banner(f"Step 2 · backward pass, multiplication {step.number} of "
-                            f"{len(moment.chain)}", formula(moment.after, step))
+                            f"{len(moment.chain)}", chain_formula(moment.after, step))
         elif moment.position >= len(moment.forward):
-            root = g.nodes[g.root].name
-            self.set_banner("Step 2 · backward pass: the seed", f"d{root}/d{root} = 1")
+            self.show_seed()
         elif moment.forward_done:
             step = moment.forward[moment.forward_done - 1]
             self._light_forward_step(step)
@@ -287,14 +293,19 @@ class GraphScene(QGraphicsScene):
         box.set_texts(node.name, f"value {value}", f"grad  {grad}")
         gname = g.grad_name(node_id)
         box.setToolTip(
-            f"<b>{_html(node.name)}</b> — {_KIND_WORDS.get(node.kind, node.kind)}<br>"
+            f"<b>{escape_html(node.name)}</b> — {_KIND_WORDS.get(node.kind, node.kind)}<br>"
             f"value: {value} (computed in the forward pass)<br>"
-            f"gradient {_html(gname)}: {grad} (the backward pass: how much "
-            f"{_html(g.nodes[g.root].name)} changes per unit change of {_html(node.name)})")
+            f"gradient {escape_html(gname)}: {grad} (the backward pass: how much "
+            f"{escape_html(g.nodes[g.root].name)} changes per unit change of {escape_html(node.name)})")
         if node.kind == OP and node_id in self.ops:
+            where = origin_text(node)
+            made = f"<br>made by {where} of the program" if where else ""
+            if where and is_auto_name(node):
+                box.setToolTip(box.toolTip() + f"<br>{escape_html(node.name)} is an automatic "
+                               f"name: nothing in the program names it; it was made by {where}")
             self.ops[node_id].setToolTip(
-                f"operation {op_symbol(node.op)}: computes {_html(node.name)} from "
-                f"{', '.join(_html(g.nodes[c].name) for c in node.children)}")
+                f"operation {op_symbol(node.op)}: computes {escape_html(node.name)} from "
+                f"{', '.join(escape_html(g.nodes[c].name) for c in node.children)}{made}")
             for i, (c, local) in enumerate(zip(node.children, node.local_grads)):
                 edge = self.edges.get((c, node_id, i))
                 if edge is None:
@@ -302,33 +313,11 @@ class GraphScene(QGraphicsScene):
                 lname = g.local_grad_name(node_id, c)
                 edge.set_label(format_number(local, 4) if known else "")
                 edge.setToolTip(
-                    f"local gradient {_html(lname)} = {format_number(local) if known else '?'}<br>"
-                    f"how much {_html(node.name)} changes per unit change of {_html(g.nodes[c].name)};"
-                    f" computed in the forward pass, multiplied by {_html(g.grad_name(node_id))} "
+                    f"local gradient {escape_html(lname)} = {format_number(local) if known else '?'}<br>"
+                    f"how much {escape_html(node.name)} changes per unit change of {escape_html(g.nodes[c].name)};"
+                    f" computed in the forward pass, multiplied by {escape_html(g.grad_name(node_id))} "
                     f"in the backward pass")
-
-
-def forward_formula(g: GraphSnapshot, node_id: int) -> str:
-    """``z = w × x = 0 × 1 = 0``: what a forward step computes, with its numbers."""
-    node = g.nodes[node_id]
-    names = [g.nodes[c].name for c in node.children]
-    values = [format_number(g.nodes[c].data) for c in node.children]
-    sym = op_symbol(node.op)
-    result = format_number(node.data)
-    if node.op in ("+", "*") and len(names) == 2:
-        s = " + " if node.op == "+" else " × "
-        return f"{node.name} = {s.join(names)} = {s.join(values)} = {result}"
-    if node.op.startswith("**") and len(node.op) > 2:
-        power = node.op[2:].translate(_SUPERSCRIPT)
-        return f"{node.name} = {names[0]}{power} = ({values[0]}){power} = {result}"
-    if node.op == "**":
-        return f"{node.name} = {names[0]}^{names[1]} = {values[0]}^{values[1]} = {result}"
-    return f"{node.name} = {sym}({names[0]}) = {sym}({values[0]}) = {result}"
 
 
 def _shape(graph: GraphSnapshot) -> tuple:
     return tuple((n.kind, n.op, n.children, n.name) for n in graph.nodes)
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

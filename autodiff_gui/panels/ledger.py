@@ -13,7 +13,7 @@ from PySide6.QtGui import QBrush, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from engine.graph import format_number
+from engine.explain import format_number, grad_name, paren_number
 from engine.replay import Moment
 
 COLUMNS = ("#", "gradient", "upstream × local = product", "sum")
@@ -22,20 +22,19 @@ COLUMNS = ("#", "gradient", "upstream × local = product", "sum")
 def ledger_rows(moment: Moment) -> list[tuple[str, str, str, str]]:
     """The table's text, row 0 being the seed: (number, gradient, product, running sum)."""
     g = moment.after
-    root = g.grad_name(g.root)
-    rows = [("0", root, "seed", "1")]
+    rows = [("0", grad_name(g, g.root), "seed", "1")]
     partial: dict[int, list[float]] = {}
     f = format_number
     for s in moment.chain:
         terms = partial.setdefault(s.child, [])
         terms.append(s.product)
         if s.contributions > 1:
-            running = " + ".join(f"({f(t)})" if t < 0 else f(t) for t in terms)
+            running = " + ".join(paren_number(t) for t in terms)
             total = f"{running} = {f(s.child_grad_after)}" if len(terms) > 1 else \
                 f"{f(s.child_grad_after)}  (path {s.contribution} of {s.contributions})"
         else:
             total = f(s.child_grad_after)
-        rows.append((str(s.number), g.grad_name(s.child),
+        rows.append((str(s.number), grad_name(g, s.child),
                      f"{f(s.upstream)} × {f(s.local_grad)} = {f(s.product)}", total))
     return rows
 

@@ -14,7 +14,6 @@ can explain answers in the same words.
 
 from __future__ import annotations
 
-import html
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -25,7 +24,10 @@ from PySide6.QtGui import QTextDocumentFragment
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QTextBrowser,
                                QVBoxLayout, QWidget)
 
-from engine.graph import CONST, INPUT, PARAM, GraphSnapshot, format_number, formula, op_symbol
+from engine.explain import (chain_formula, derivative, escape_html, forward_formula, local_gradient_rule,
+                            op_symbol, paren_number, seed_text, update_line, wrap)
+from engine.explain import format_number as num
+from engine.graph import CONST, INPUT, PARAM, GraphSnapshot
 from engine.records import ChainRuleStep
 from engine.replay import Moment
 
@@ -40,27 +42,14 @@ INTRO, FORWARD, BACKWARD, UPDATE, REPEAT = ("Introduction", "Step 1 · Forward p
                                            "Step 2 · Backward pass", "Step 3 · Weight update",
                                            "Repeat")
 
-_SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
-
-
 # --- words and numbers ------------------------------------------------------------------------
 
-def num(x: float) -> str:
-    """A number as the canvas shows it (six significant digits, ``-0`` as ``0``)."""
-    return format_number(x)
-
-
-def paren(x: float) -> str:
-    """A number ready to be multiplied or added: negatives in parentheses, ``(-4)``."""
-    s = num(x)
-    return f"({s})" if s.startswith("-") else s
-
-
-def wrap(name: str) -> str:
-    """A node name ready to sit inside a formula: ``w`` and ``w1[0]`` bare, ``(-y)`` and
-    ``(m·1 + b)`` in parentheses."""
-    bare = name.replace("[", "").replace("]", "").replace("_", "").replace(".", "")
-    return name if bare.isalnum() else f"({name})"
+#: ``num`` (a number as the canvas shows it), ``paren`` (negatives in parentheses), ``wrap`` (a
+#: name as one symbol), ``forward_formula`` and ``local_gradient_rule`` come from
+#: :mod:`engine.explain`, so the Tour, the Quiz and the canvas say the same thing.
+paren = paren_number
+__all__ = ["num", "paren", "wrap", "listing", "forward_formula", "local_gradient_rule",
+           "build_pages", "moment_shape", "moment_identity", "TourPage", "TourPanel"]
 
 
 def listing(items: Sequence[str], limit: int = MAX_LISTED) -> str:
@@ -75,100 +64,8 @@ def listing(items: Sequence[str], limit: int = MAX_LISTED) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _power(exponent: str) -> str:
-    return exponent.translate(_SUPERSCRIPT)
-
-
-def forward_formula(graph: GraphSnapshot, node_id: int) -> str:
-    """What one forward step computes, with its numbers: ``z = w × x = 0 × 1 = 0``, ``L = e² =
-    (-2)² = 4``. The symbolic middle is left out when it would only repeat the node's name."""
-    node = graph.nodes[node_id]
-    kids = [graph.nodes[c] for c in node.children]
-    names = [wrap(k.name) for k in kids]
-    values = [paren(k.data) for k in kids]
-    result = num(node.data)
-    op = node.op
-    if op in ("+", "*") and len(kids) == 2:
-        sym = " + " if op == "+" else " × "
-        symbolic, numeric = sym.join(names), sym.join(values)
-    elif op.startswith("**") and len(op) > 2 and len(kids) == 1:
-        sup = _power(op[2:])
-        symbolic, numeric = f"{names[0]}{sup}", f"{values[0]}{sup}"
-    elif op == "**" and len(kids) == 2:
-        symbolic, numeric = f"{names[0]}^{names[1]}", f"{values[0]}^{values[1]}"
-    elif op == "abs" and len(kids) == 1:
-        symbolic, numeric = f"|{kids[0].name}|", f"|{num(kids[0].data)}|"
-    else:
-        sym = op_symbol(op)
-        symbolic = f"{sym}({', '.join(k.name for k in kids)})"
-        numeric = f"{sym}({', '.join(num(k.data) for k in kids)})"
-
-    def squash(s: str) -> str:
-        return s.replace(" ", "").replace("×", "·").replace("(", "").replace(")", "")
-
-    parts = [node.name]
-    if squash(symbolic) != squash(node.name):
-        parts.append(symbolic)
-    parts += [numeric, result]
-    return " = ".join(parts)
-
-
-def local_gradient_rule(graph: GraphSnapshot, parent: int, input_index: int) -> str:
-    """Why a local gradient has its value: ``dz/dw = x = 1``, ``dL/de = 2·e = 2·(-2) = -4``,
-    ``de/dz = 1``. It is the derivative rule of the parent's operation, at the forward values."""
-    node = graph.nodes[parent]
-    child = graph.nodes[node.children[input_index]]
-    value = node.local_grads[input_index]
-    name = graph.local_grad_name(parent, child.id)
-    c, p = wrap(child.name), wrap(node.name)
-    cv, pv = paren(child.data), paren(node.data)
-    op = node.op
-    steps: list[str] = []
-    if op == "*" and len(node.children) == 2:
-        other = graph.nodes[node.children[1 - input_index]]
-        steps = [wrap(other.name)]
-    elif op == "+":
-        steps = []
-    elif op.startswith("**") and len(op) > 2:
-        n = op[2:]
-        try:
-            n_minus_1 = num(float(n) - 1)
-        except ValueError:
-            n_minus_1 = f"{n} - 1"
-        if n_minus_1 == "1":
-            steps = [f"{n}·{c}", f"{n}·{cv}"]
-        elif n_minus_1 == "0":
-            steps = [n]
-        else:
-            sup = _power(n_minus_1)
-            steps = [f"{n}·{c}{sup}", f"{n}·{cv}{sup}"]
-    elif op == "**" and len(node.children) == 2:
-        a, b = (wrap(graph.nodes[i].name) for i in node.children)
-        steps = [f"{b}·{a}^({b} - 1)"] if input_index == 0 else [f"{p}·ln {a}"]
-    elif op == "exp":
-        steps = [f"exp({child.name})", pv]
-    elif op == "log":
-        steps = [f"1/{c}", f"1/{cv}"]
-    elif op == "tanh":
-        steps = [f"1 - {p}²", f"1 - {pv}²"]
-    elif op == "sigmoid":
-        steps = [f"{p}·(1 - {p})", f"{pv}·(1 - {pv})"]
-    elif op == "relu":
-        steps = [f"1 if {c} > 0, else 0"]
-    elif op == "sin":
-        steps = [f"cos {c}"]
-    elif op == "cos":
-        steps = [f"-sin {c}"]
-    elif op == "sqrt":
-        steps = [f"1/(2·√{c})"]
-    elif op == "abs":
-        steps = [f"the sign of {c}"]
-    shown = [s for s in steps if s.strip("()") != num(value)]
-    return " = ".join([name, *shown, num(value)])
-
-
 def _esc(text: str) -> str:
-    return html.escape(text, quote=False)
+    return escape_html(text)
 
 
 def _code(text: str) -> str:
@@ -321,10 +218,9 @@ def _forward_summary(m: Moment, first: int, last: int) -> TourPage:
 def _backward_pages(m: Moment) -> list[TourPage]:
     g = m.after
     loss = g.nodes[g.root].name
-    seed = g.grad_name(g.root)
     base = len(m.forward)
     order = [g.nodes[i].name for i in range(len(g.nodes) - 1, -1, -1) if g.nodes[i].children]
-    text = [_p(f"The backward pass starts from the <b>seed</b> {_code(f'{seed} = 1')}: the loss "
+    text = [_p(f"The backward pass starts from the <b>seed</b> {_code(seed_text(g))}: the loss "
                "changes one for one with itself.")]
     if m.chain:
         text.append(_p(f"Then the engine visits the nodes in reverse topological order "
@@ -349,7 +245,7 @@ def _backward_pages(m: Moment) -> list[TourPage]:
         previous = k
 
     grads = [(name, node, grad) for name, node, grad in zip(m.param_names, m.param_nodes, m.grads)]
-    lines = [_code(f"{g.grad_name(node) if node >= 0 else f'd{loss}/d{name}'} = {num(grad)}")
+    lines = [_code(f"{g.grad_name(node) if node >= 0 else derivative(loss, name)} = {num(grad)}")
              for name, node, grad in grads]
     done = [_p("The backward pass is done." + (f" The gradients of the parameters: "
                                               f"{listing(lines)}." if lines else ""))]
@@ -377,7 +273,7 @@ def _chain_page(m: Moment, step: ChainRuleStep) -> TourPage:
     target = g.grad_name(step.child)
     upstream = g.grad_name(step.parent)
     text = [f"<p><b>Multiplication {step.number} of {n}.</b></p>",
-            _p(_code(formula(g, step)))]
+            _p(_code(chain_formula(g, step)))]
     source = ("the seed" if step.parent == g.root else "computed earlier in this pass")
     text.append(_p(f"The global gradient arriving from above, {_code(upstream)} = "
                    f"{_esc(num(step.upstream))} ({source}), times the local gradient "
@@ -432,7 +328,7 @@ def _chain_summary(m: Moment, first: int, last: int) -> TourPage:
         facts.append(f"{len(params)} finished a parameter's gradient ({_esc(listing(params))})")
     if facts:
         text.append(_p(listing(facts, limit=len(facts)).capitalize() + "."))
-    text.append(_p(f"The last one: {_code(formula(g, steps[-1]))}."))
+    text.append(_p(f"The last one: {_code(chain_formula(g, steps[-1]))}."))
     return TourPage(BACKWARD, "".join(text), len(m.forward) + last + 1,
                     (steps[-1].parent, steps[-1].child))
 
@@ -444,9 +340,8 @@ def _update_pages(m: Moment) -> list[TourPage]:
     rows = []
     for name, node, value, grad, new in zip(m.param_names, m.param_nodes, m.values, m.grads,
                                             m.next_values):
-        gname = g.grad_name(node) if node >= 0 else f"d{loss}/d{name}"
-        rows.append((name, node, grad, f"{name} ← {name} - α · {gname} = {num(value)} - {lr} · "
-                                       f"{paren(grad)} = {num(new)}"))
+        gname = g.grad_name(node) if node >= 0 else None
+        rows.append((name, node, grad, update_line(name, value, grad, m.lr, new, loss, gname)))
     text = [_p("Gradient descent moves every parameter a small step <b>against</b> its gradient, "
                f"downhill on the loss: {_code('θ ← θ - α · dL/dθ')}, with the learning rate "
                f"α = {_esc(lr)} setting the step size.")]

@@ -9,14 +9,18 @@ a leaf like the tutorial's x and y) and for anything computed from those.
 from __future__ import annotations
 
 import ast
+import copy
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..graph import INPUT, PARAM, GraphSnapshot, snapshot
-from ..value import DomainError, Value
+from .. import explain
+from ..graph import INPUT, PARAM, GraphSnapshot, snapshot, snapshot_like
+from ..value import DomainError, Value, topological_order
 from .errors import ProgramError, ProgramOverflow
-from .parser import (FUNCTIONS, MAX_LIST_LENGTH, MAX_OPERATIONS, Program, error_at, short)
+from .parser import (FUNCTIONS, MAX_LIST_LENGTH, MAX_OPERATIONS, Program, error_at, position,
+                     short)
 
 
 @dataclass
@@ -28,9 +32,26 @@ class Evaluation:
     params: list[tuple[str, Value]]  # in the order the program creates them
     inputs: list[tuple[str, Value]]
     kinds: dict[int, str] = field(repr=False)
+    #: what a plain run cannot afford to note for every node, filled in by the first snapshot:
+    #: ``sum(...)`` names by ``id`` of the node, and where each computed node comes from
+    _names: tuple[dict[int, str], dict[int, tuple[int, int]]] | None = field(default=None,
+                                                                              repr=False)
 
-    def snapshot(self) -> GraphSnapshot:
-        return snapshot(self.loss, self.kinds)
+    def snapshot(self, like: GraphSnapshot | None = None) -> GraphSnapshot:
+        """The graph as plain data, every node named as the program names it (see
+        :mod:`engine.explain`): labels and places first, then ``sum(...)``, then expressions;
+        each computed node knows the line and column that made it.
+
+        Naming costs a second, noting pass of the interpreter; ``like``, an earlier snapshot of
+        the same program (the previous iteration's), lends its names instead when the shape
+        is the same, so a run that draws every iteration pays for the names once."""
+        if like is not None and self._names is None:
+            same = snapshot_like(self.loss, like, self.kinds)
+            if same is not None:
+                return same
+        if self._names is None:
+            self._names = _program_names(self)
+        return snapshot(self.loss, self.kinds, *self._names)
 
     def param_values(self) -> list[float]:
         return [v.data for _, v in self.params]
@@ -39,6 +60,29 @@ class Evaluation:
 def evaluate(program: Program, param_values: Sequence[float] | None = None) -> Evaluation:
     """Build the graph of ``program``; the k-th ``Value(...)`` gets ``param_values[k]`` if given."""
     return _Interpreter(program, param_values).run()
+
+
+def _program_names(ev: Evaluation) -> tuple[dict[int, str], dict[int, tuple[int, int]]]:
+    """The names of ``ev``'s sums and the origin of each of its nodes, from a second pass that
+    notes them (the graph has the same shape at the same parameters: nodes match by position)."""
+    run = _Recorder(ev.program, ev.param_values())
+    twin = run.run()
+    mine, theirs = topological_order(ev.loss), topological_order(twin.loss)
+    if len(mine) != len(theirs):
+        return {}, {}
+    hints = sum_hints(run.sums, run.places)
+    source = ev.program.source
+    where: dict[int, tuple[int, int]] = {}  # one position per expression, however many nodes
+    names, origins = {}, {}
+    for a, b in zip(mine, theirs):
+        if id(b) in hints:
+            names[id(a)] = hints[id(b)]
+        node = run.origins.get(id(b))
+        if node is not None:
+            if id(node) not in where:
+                where[id(node)] = position(source, node)[:2]
+            origins[id(a)] = where[id(node)]
+    return names, origins
 
 
 class _Interpreter:
@@ -54,6 +98,7 @@ class _Interpreter:
         # unique): lists already labelled, and whether a node depends on a parameter.
         self._labelled: dict[int, list] = {}
         self._depends: dict[int, tuple[Value, bool]] = {}
+        self.places: dict[int, str] = {}  # where each named list sits (``w1[2]``)
 
     def fail(self, node: ast.AST, message: str) -> ProgramError:
         return error_at(self.program.source, self.program.name, node, message)
@@ -116,11 +161,15 @@ class _Interpreter:
         return value
 
     def _label_list(self, prefix: str, items: list) -> None:
+        """Name every element of a named list by its place, as a learner would write it:
+        ``w1[0][1]`` for a parameter, ``hidden[2][4]`` and ``preds[1]`` for computed elements."""
         if id(items) in self._labelled:  # labelled already (lists never change once built)
             return
         self._labelled[id(items)] = items
+        self.places[id(items)] = prefix
         for i, item in enumerate(items):
-            if isinstance(item, Value) and not item.label and id(item) in self.kinds:
+            if isinstance(item, Value) and not item.label and (item._child1 is not None
+                                                               or id(item) in self.kinds):
                 item.label = f"{prefix}[{i}]"
             elif isinstance(item, list):
                 self._label_list(f"{prefix}[{i}]", item)
@@ -309,7 +358,7 @@ class _Interpreter:
         out = abs(v) if fname == "abs" else getattr(v, fname)()
         return out.data if plain else out
 
-    def call_sum(self, node: ast.Call, args: list) -> object:
+    def call_sum(self, node: ast.Call, args: list, partials: list | None = None) -> object:
         self._arity(node, args, 1)
         items = args[0]
         if not isinstance(items, (list, tuple)):
@@ -320,6 +369,8 @@ class _Interpreter:
         for item in items[1:]:
             self._need_scalar(node, item, "sum")
             total = total + item  # no leading 0 node: the first term starts the sum
+            if partials is not None:  # the running totals, for a snapshot's names
+                partials.append(total)
         self.count(node, len(items))
         self._need_scalar(node, total, "sum")
         return total
@@ -354,6 +405,176 @@ class _Interpreter:
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             return int(value)
         raise self.fail(node, f"{what} needs a whole number")
+
+
+class _Recorder(_Interpreter):
+    """The interpreter, noting as it goes what a snapshot needs to name nodes as the program
+    does: the expression that made each node, and each ``sum(...)`` with the names it reads.
+    Only a snapshot runs it, so a plain training iteration pays nothing for the names."""
+
+    def __init__(self, program: Program, param_values: Sequence[float] | None):
+        super().__init__(program, param_values)
+        self.origins: dict[int, ast.AST] = {}
+        self.sums: list[tuple[ast.Call, dict, list]] = []
+        self._free: dict[int, tuple[str, ...]] = {}
+        self._env: dict = {}
+
+    def _made(self, node: ast.AST, value: object) -> object:
+        if isinstance(value, Value) and id(value) not in self.origins:
+            self.origins[id(value)] = node
+        return value
+
+    def eval_UnaryOp(self, node: ast.UnaryOp, env: dict) -> object:
+        return self._made(node, super().eval_UnaryOp(node, env))
+
+    def eval_BinOp(self, node: ast.BinOp, env: dict) -> object:
+        return self._made(node, super().eval_BinOp(node, env))
+
+    def eval_Call(self, node: ast.Call, env: dict) -> object:
+        self._env = env
+        return self._made(node, super().eval_Call(node, env))
+
+    def call_sum(self, node: ast.Call, args: list) -> object:
+        env = self._env  # the names the sum reads, as its call saw them
+        partials: list = []
+        total = super().call_sum(node, args, partials)
+        if isinstance(total, Value) and partials:
+            free = self._free.get(id(node))
+            if free is None:
+                free = self._free[id(node)] = _free_names(node)
+            self.sums.append((node, {k: env[k] for k in free if k in env}, partials))
+        return total
+
+
+class _Places(ast.NodeTransformer):
+    """A copy of an expression whose free names are written as what they stand for: a list by
+    its place (``row`` → ``w1[2]``), a named node by its name, a number by its value."""
+
+    def __init__(self, env: dict, places: dict[int, str]):
+        self.env, self.places, self.bound = env, places, set()
+
+    def visit_comprehension(self, node: ast.comprehension) -> ast.comprehension:
+        node.iter = self.visit(node.iter)  # the loop's own names stay as the program has them
+        self.bound |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+        return node
+
+    def visit_ListComp(self, node: ast.ListComp) -> ast.AST:
+        node.generators = [self.visit(g) for g in node.generators]
+        node.elt = self.visit(node.elt)
+        return node
+
+    visit_GeneratorExp = visit_ListComp
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in self.bound or node.id not in self.env:
+            return node
+        value = self.env[node.id]
+        if isinstance(value, list) and id(value) in self.places:
+            return ast.Name(self.places[id(value)])
+        if isinstance(value, Value) and value.label:
+            return ast.Name(value.label)
+        if isinstance(value, float):
+            return ast.Name(explain.format_number(value))
+        return node
+
+
+def sum_hints(sums: list, places: dict[int, str]) -> dict[int, str]:
+    """``sum(...)`` of what it adds, for each sum's node and its running totals: the program's
+    own text with the lists it loops over named by their places
+    (``sum(wi·xi for wi, xi in zip(w1[2], xs[1]))``); a running total adds ``(terms 1–k)``."""
+    hints: dict[int, str] = {}
+    templates: dict[int, str | None] = {}
+    for node, env, partials in sums:
+        if id(node) not in templates:
+            templates[id(node)] = _template(node)
+        template = templates[id(node)]
+        if template is None:  # a loop name shadows an outer one: substitute in the tree
+            text = explain.source_text(_compact(_Places(env, places).visit(copy.deepcopy(node))))
+        else:
+            text = _IDENTIFIER.sub(lambda m: _stands_for(m.group(), env, places), template)
+        n = len(partials) + 1
+        for k, partial in enumerate(partials, start=2):
+            if isinstance(partial, Value) and not partial.label and id(partial) not in hints:
+                hints[id(partial)] = text if k == n else f"{text} (terms 1–{k})"
+    return hints
+
+
+_IDENTIFIER = re.compile(r"(?<![\w.\[])[^\W\d]\w*")
+
+
+def _template(node: ast.Call) -> str | None:
+    """A sum's text with its free names left to fill in (the same for every iteration of the
+    loop that makes it), or None when a loop name shadows a free one. A sum over one loop
+    through lists is written with the lists themselves: ``sum(wi * xi for wi, xi in zip(row,
+    x))`` → ``sum(row·x)``, as in vector notation."""
+    bound = {n.id for g in ast.walk(node) if isinstance(g, ast.comprehension)
+             for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+    if bound & set(_free_names(node)):
+        return None
+    renames = _loop_lists(node)
+    if renames is None:
+        return explain.source_text(node)
+    text = explain.source_text(ast.Call(node.func, [node.args[0].elt], []))
+    return _IDENTIFIER.sub(lambda m: renames.get(m.group(), m.group()), text)
+
+
+def _loop_lists(call: ast.Call) -> dict[str, str] | None:
+    """For ``sum(e for a, b in zip(A, B))`` (or ``for a in A``), each loop name → its list's
+    name; None for any other shape of sum."""
+    comp = call.args[0] if call.args else None
+    if not isinstance(comp, (ast.ListComp, ast.GeneratorExp)) or len(comp.generators) != 1:
+        return None
+    gen = comp.generators[0]
+    if gen.ifs:
+        return None
+    if (isinstance(gen.iter, ast.Call) and isinstance(gen.iter.func, ast.Name)
+            and gen.iter.func.id == "zip" and isinstance(gen.target, ast.Tuple)
+            and len(gen.target.elts) == len(gen.iter.args)):
+        pairs = list(zip(gen.target.elts, gen.iter.args))
+    else:
+        pairs = [(gen.target, gen.iter)]
+    if not all(isinstance(t, ast.Name) and isinstance(i, ast.Name) for t, i in pairs):
+        return None
+    return {t.id: i.id for t, i in pairs}
+
+
+def _stands_for(name: str, env: dict, places: dict[int, str]) -> str:
+    """What a free name is written as in a sum's name: a list's place, a node's name, a number."""
+    if name not in env:
+        return name
+    value = env[name]
+    if isinstance(value, list) and id(value) in places:
+        return places[id(value)]
+    if isinstance(value, Value) and value.label:
+        return value.label
+    if isinstance(value, float):
+        return explain.format_number(value)
+    return name
+
+
+def _compact(call: ast.Call) -> ast.Call:
+    """The tree form of :func:`_template`'s vector notation, for a sum whose names shadow."""
+    renames = _loop_lists(call)
+    if renames is None:
+        return call
+    return ast.Call(call.func, [_Rename(renames).visit(call.args[0].elt)], [])
+
+
+class _Rename(ast.NodeTransformer):
+    """A loop's names replaced by the lists they walk through (``wi`` → ``row``)."""
+
+    def __init__(self, names: dict[str, str]):
+        self.names = names
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        return ast.Name(self.names.get(node.id, node.id))
+
+
+def _free_names(node: ast.AST) -> tuple[str, ...]:
+    """The names an expression reads that its own comprehensions do not bind."""
+    bound = {n.id for g in ast.walk(node) if isinstance(g, ast.comprehension)
+             for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+    return tuple({n.id for n in ast.walk(node) if isinstance(n, ast.Name)} - bound)
 
 
 def _unique(names: list[str]) -> list[str]:
