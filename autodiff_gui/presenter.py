@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
-from engine.graph import format_number, formula
-from engine.records import IterationRecord
+from engine import explain
 from engine.replay import Moment
 from engine.train import CONVERGED, DIVERGED, RUNNING
 
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 
 PLOT_FRAME_MS = 200  # the loss and parameter plots during a fast run
 PANEL_FRAME_MS = 250  # the Learn panels and the landscape during a fast run
-READOUT_PARAMS = 3  # parameters named in the readout; the rest are counted
 
 LOADED_HINT = ("Press Space to run gradient descent, or → to step through it one forward "
                "operation or chain-rule multiplication at a time")
@@ -83,7 +81,7 @@ class Presenter(QObject):
                          f"{scene.banner.text}")
         elif shown.kind == CHAIN:
             step = shown.step
-            text = formula(scene.graph, step)
+            text = explain.chain_formula(scene.graph, step)
             scene.show_chain_rule_step(step, text, shown.chain_total)
             self._banner(f"Backward multiplication {step.number} of {shown.chain_total}:  {text}"
                          f"   (child.grad += local_grad * v.grad)")
@@ -100,7 +98,7 @@ class Presenter(QObject):
             w.curves.set_marker(None)
             if shown.record is not None:
                 scene.show_graph(shown.graph)
-                scene.set_banner(*update_text(shown.record))
+                scene.set_banner(*explain.update_text(shown.record, self._loss_name()))
             elif shown.graph is not None:
                 scene.show_graph(shown.graph, grads_known=False)
             else:
@@ -121,12 +119,12 @@ class Presenter(QObject):
         if shown.graph is not None:
             scene.show_graph(shown.graph)
         if len(shown.records) == 1:
-            title, text = update_text(last)
+            title, text = explain.update_text(last, self._loss_name())
             scene.set_banner(title, text)
             self._banner(f"{title}:  {text}")
         else:
-            scene.set_banner(f"Running · iteration {last.iteration}", record_readout(
-                last, self._loss_name()))
+            scene.set_banner(f"Running · iteration {last.iteration}",
+                             explain.record_readout(last, self._loss_name()))
             self._banner(f"Running gradient descent: iteration {last.iteration} (Space pauses)")
 
     def _emit_shown(self, shown: Shown) -> None:
@@ -150,9 +148,9 @@ class Presenter(QObject):
 
     def _show_readout(self, shown: Shown) -> None:
         if shown.moment is not None:
-            text = moment_readout(shown.moment, self._loss_name())
+            text = explain.moment_readout(shown.moment, self._loss_name())
         elif shown.record is not None:
-            text = record_readout(shown.record, self._loss_name())
+            text = explain.record_readout(shown.record, self._loss_name())
         else:
             return
         self.w.readout.setText(text)
@@ -221,57 +219,3 @@ class Presenter(QObject):
 
     def _on_failed(self, message: str) -> None:
         self.w.status_label.setText(message)
-
-
-def moment_readout(m: Moment, loss_name: str) -> str:
-    """The numbers known at this moment: the loss once the forward pass has computed it, the
-    gradients once the backward pass has (never ahead of the canvas, nor of the quiz)."""
-    loss = format_number(m.loss) if m.position >= len(m.forward) else "…"
-    parts = [f"iteration {m.iteration}", f"{loss_name} = {loss}"]
-    done = m.position >= m.complete
-    for name, v, g in list(zip(m.param_names, m.values, m.grads))[:READOUT_PARAMS]:
-        parts += [f"{name} = {format_number(v)}",
-                  f"d{loss_name}/d{name} = {format_number(g) if done else '?'}"]
-    if len(m.param_names) > READOUT_PARAMS:
-        parts.append(f"… {len(m.param_names) - READOUT_PARAMS} more parameters")
-    parts.append(f"α = {format_number(m.lr)}")
-    return "   ·   ".join(parts)
-
-
-def record_readout(record: IterationRecord, loss_name: str) -> str:
-    """The numbers of a whole iteration: its loss, parameters and gradients."""
-    parts = [f"iteration {record.iteration}", f"{loss_name} = {format_number(record.loss)}"]
-    for p in record.params[:READOUT_PARAMS]:
-        parts.append(f"{p.name} = {format_number(p.data)}")
-        parts.append(f"d{loss_name}/d{p.name} = {format_number(p.grad)}")
-    if len(record.params) > READOUT_PARAMS:
-        parts.append(f"… {len(record.params) - READOUT_PARAMS} more parameters")
-    parts.append(f"α = {format_number(record.lr)}")
-    return "   ·   ".join(parts)
-
-
-def update_text(record: IterationRecord) -> tuple[str, str]:
-    """The banner after an iteration: step 3, the weight update, with its numbers."""
-    if record.status == CONVERGED:
-        return (f"Iteration {record.iteration}: converged",
-                f"every |gradient| ≤ tolerance, so no update: {_params_text(record)}")
-    if record.status == DIVERGED:
-        return f"Iteration {record.iteration}: diverged", "the loss ran away; lower the learning rate"
-    if record.status != RUNNING:
-        return f"Iteration {record.iteration}", _params_text(record)
-    lr = format_number(record.lr)
-    after = record.next_values
-    if len(record.params) == 1:
-        p = record.params[0]
-        return (f"Step 3 · weight update (iteration {record.iteration})",
-                f"{p.name} ← {p.name} − α·dL/d{p.name} = {format_number(p.data)} − {lr}·"
-                f"({format_number(p.grad)}) = {format_number(after[0])}")
-    moves = ", ".join(f"{p.name}: {format_number(p.data)} → {format_number(v)}"
-                      for p, v in zip(record.params[:3], after))
-    more = f", … {len(record.params) - 3} more" if len(record.params) > 3 else ""
-    return (f"Step 3 · weight update (iteration {record.iteration})",
-            f"each θ ← θ − {lr}·dL/dθ   ({moves}{more})")
-
-
-def _params_text(record: IterationRecord) -> str:
-    return ", ".join(f"{p.name} = {format_number(p.data)}" for p in record.params[:4])
