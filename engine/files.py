@@ -16,8 +16,8 @@ from pathlib import Path
 from .language.parser import MAX_SOURCE_CHARS
 
 #: A program file may hold at most this many bytes: the parser's character limit at four bytes a
-#: character (UTF-8's longest), plus a BOM. Larger files are refused before they are read.
-MAX_PROGRAM_BYTES = 4 * MAX_SOURCE_CHARS + 3
+#: character (UTF-8's longest). Larger files are refused before they are read.
+MAX_PROGRAM_BYTES = 4 * MAX_SOURCE_CHARS
 
 
 class ProgramFileError(ValueError):
@@ -49,7 +49,7 @@ def read_program_file(path: str | os.PathLike) -> str:
                                    f"program file")
         if info.st_size > MAX_PROGRAM_BYTES:
             raise ProgramFileError(f"cannot read {shown}: it is {info.st_size:,} bytes; a program "
-                                   f"may be at most {MAX_PROGRAM_BYTES:,}")
+                                   f"may be at most {MAX_PROGRAM_BYTES:,} bytes")
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(MAX_PROGRAM_BYTES + 1)  # the file may grow between fstat and read
     except OSError as exc:

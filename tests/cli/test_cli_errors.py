@@ -61,7 +61,15 @@ def test_a_5_mb_program_is_refused_with_the_limit(cli, tmp_path):
     path = tmp_path / "big.py"
     path.write_text("x = 1\n" * 900_000, encoding="utf-8")  # about 5 MB
     line = assert_one_sentence_error(cli("grad", path))
-    assert line.startswith(f"{path}:1:1: error: ") and "limit" in line, line
+    assert line == (f"autodiff: cannot read {path}: it is 5,400,000 bytes; a program may be at "
+                    f"most 400,000 bytes"), line
+
+
+def test_a_program_just_over_the_character_limit_names_the_limit(cli, tmp_path):
+    path = tmp_path / "long.py"
+    path.write_text("x = 1\n" * 20_000 + "L = x\n", encoding="utf-8")  # 120,006 characters
+    line = assert_one_sentence_error(cli("grad", path))
+    assert line.startswith(f"{path}:1:1: error: ") and "100,000" in line, line
 
 
 def test_unknown_preset_is_one_sentence_naming_the_presets(any_cli):

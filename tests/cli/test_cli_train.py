@@ -15,7 +15,7 @@ def iteration_lines(stdout: str) -> list[tuple[int, str, str]]:
 
 
 def test_train_text_follows_the_tutorial(any_cli):
-    result = any_cli("train", "three-step")
+    result = any_cli("train", "three-step", "--every", "1")
     assert result.returncode == 0, result
     assert result.stderr == ""
     header = result.stdout.splitlines()[0]
@@ -72,8 +72,9 @@ def test_train_regression_text(cli):
     assert "lr = 0.01" in result.stdout.splitlines()[0]
     assert [n for n, _, _ in iteration_lines(result.stdout)] == [*range(0, 800, 100), 799]
     assert "800" in result.stdout and "cap" in result.stdout
-    final = result.stdout.splitlines()[-1]
+    final = result.stdout.splitlines()[-2]
     assert final.startswith("final: m = 1.999") and ", b = 0.00" in final
+    assert result.stdout.splitlines()[-1] == "Result: y = 2.00x + 0.00"  # the preset's result line
 
 
 def test_command_line_settings_override_the_presets(cli):
