@@ -226,8 +226,8 @@ class _Thinned:
     bounded memory at uniform resolution; the last record is added at the end whatever its number.
     """
 
-    def __init__(self, stride: int, cap: int = MAX_JSON_STEPS):
-        self.stride, self.cap = stride, cap
+    def __init__(self, stride: int, cap: int | None = None):
+        self.stride, self.cap = stride, MAX_JSON_STEPS if cap is None else cap
         self.items: list = []
         self.decimated = False
 
@@ -329,7 +329,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         }
         if kept.decimated:
             out["note"] = (f"the run made {final_record.iteration + 1:,} iterations; to stay under "
-                           f"{MAX_JSON_STEPS:,} steps every {kept.stride:,}th is kept, and the last")
+                           f"{kept.cap:,} steps one iteration in {kept.stride:,} is kept, and the last")
         if result_text is not None:
             out["result"] = result_text
         print(json.dumps(out, indent=2, allow_nan=False))
