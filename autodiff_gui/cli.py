@@ -284,7 +284,7 @@ def _cap_message(program: Program, trainer: Trainer, steps: int, loss: float) ->
 def cmd_train(args: argparse.Namespace) -> int:
     program = load_program(args.program)
     lr, steps, tol, every = _train_options(program, args)
-    result_line = program.settings.get("result")
+    result_line = program.result_line
     trainer = Trainer(program, lr=lr, tol=tol, keep_records=False)
     if result_line is not None:  # a name the result line cannot show is an error before training
         result_line.render(_result_values(program, trainer.values), program.name)

@@ -46,6 +46,43 @@ class Binding:
 
 
 @dataclass(frozen=True)
+class ResultLine:
+    """A preset's result line, from ``result="y = {m:.2f}x + {b:.2f}"`` in its ``# autodiff:``
+    line: literal text and ``{name}`` / ``{name:.Nf}`` fields naming program variables, printed
+    after training. It is parsed here into pieces and filled in by :meth:`render`, so no text of
+    the program is ever formatted or evaluated as code."""
+
+    pieces: tuple[tuple[str, str, int | None], ...]  # (literal text, field name or "", digits)
+    line: int
+    column: int
+    end_column: int
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for _, name, _ in self.pieces if name)
+
+    def render(self, values: Mapping[str, float], source_name: str = "<program>") -> str:
+        """The line with each field filled from ``values``; a name with no number there is a
+        :class:`ProgramError` at the directive."""
+        out = []
+        for text, name, digits in self.pieces:
+            out.append(text)
+            if not name:
+                continue
+            if name not in values:
+                raise ProgramError(f"the result line names `{short(name)}`, which is not a "
+                                   f"parameter, a named input or the loss", self.line, self.column,
+                                   self.end_column, source_name)
+            x = float(values[name])
+            out.append(f"{x:.{digits}f}" if digits is not None else _plain_number(x))
+        return "".join(out)
+
+
+def _plain_number(x: float) -> str:
+    return f"{x:.6g}"
+
+
+@dataclass(frozen=True)
 class Program:
     source: str
     name: str  # the file path, preset name or <stdin>, used in error messages
@@ -54,6 +91,7 @@ class Program:
     bindings: tuple[Binding, ...] = ()
     description: str = ""
     settings: dict = field(default_factory=dict, compare=False)  # from "# autodiff: lr=0.01 steps=800"
+    result_line: ResultLine | None = field(default=None, compare=False)  # from result="..."
 
     def binding(self, name: str) -> Binding:
         for b in self.bindings:
@@ -88,9 +126,11 @@ def parse(source: str, name: str = "<program>") -> Program:
 
     checker = _Checker(source, name)
     loss_name = checker.check_module(tree)
+    settings = _settings(source, name, frozenset(checker.assigned))
+    result_line = settings.pop("result", None)
     return Program(source=source, name=name, tree=tree, loss_name=loss_name,
                    bindings=tuple(_bindings(tree, source)), description=_description(source),
-                   settings=_settings(source, name, frozenset(checker.assigned)))
+                   settings=settings, result_line=result_line)
 
 
 def position(source: str, node: ast.AST) -> tuple[int, int, int]:
@@ -184,55 +224,18 @@ def _description(source: str) -> str:
 
 #: The keys a ``# autodiff:`` line may set, and what each must be.
 SETTING_KEYS = ("lr", "steps", "every", "tol", "result")
-_ITEM = re.compile(r"""([^\s=]+)(=("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|\S*))?""")
+_ITEM = re.compile(r"""([^\s=]*)(=("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|\S*))?""")
 _FIELD = re.compile(r"\{([^{}]*)\}|\{\{|\}\}|[{}]")
 _FIELD_SPEC = re.compile(r"\.(\d{1,2})f")
 
 
-@dataclass(frozen=True)
-class ResultLine:
-    """A preset's result line, from ``result="y = {m:.2f}x + {b:.2f}"`` in its ``# autodiff:``
-    line: literal text and ``{name}`` / ``{name:.Nf}`` fields naming program variables, printed
-    after training. It is parsed here into pieces and filled in by :meth:`render`, so no text of
-    the program is ever formatted or evaluated as code."""
-
-    pieces: tuple[tuple[str, str, int | None], ...]  # (literal text, field name or "", digits)
-    line: int
-    column: int
-    end_column: int
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(name for _, name, _ in self.pieces if name)
-
-    def render(self, values: Mapping[str, float], source_name: str = "<program>") -> str:
-        """The line with each field filled from ``values``; a name with no number there is a
-        :class:`ProgramError` at the directive."""
-        out = []
-        for text, name, digits in self.pieces:
-            out.append(text)
-            if not name:
-                continue
-            if name not in values:
-                raise ProgramError(f"the result line names `{short(name)}`, which is not a "
-                                   f"parameter, a named input or the loss", self.line, self.column,
-                                   self.end_column, source_name)
-            x = float(values[name])
-            out.append(f"{x:.{digits}f}" if digits is not None else _plain_number(x))
-        return "".join(out)
-
-
-def _plain_number(x: float) -> str:
-    return f"{x:.6g}"
-
-
 def _settings(source: str, name: str = "<program>", assigned: frozenset[str] = frozenset()) -> dict:
-    """The ``# autodiff: lr=0.01 steps=800`` settings of a program.
+    """The ``# autodiff: lr=0.01 steps=800`` settings of a program (``result`` among them).
 
     Each item is checked here, so a bad one is an error at its own line and column naming the
     key, like any other mistake in the program, and never reaches a trainer as if typed."""
     out: dict = {}
-    for number, raw in enumerate(source.splitlines(), start=1):
+    for number, raw in enumerate(re.split(r"\r\n|\r|\n", source), start=1):  # as ast counts lines
         m = _SETTING.match(raw.strip())
         if not m:
             continue
@@ -247,6 +250,10 @@ def _settings(source: str, name: str = "<program>", assigned: frozenset[str] = f
             key, value = item.group(1), item.group(3)
             where = (number, item.start() + 1, item.end() + 1)
             pos = item.end()
+            if not key:
+                raise ProgramError(f"a setting needs a name before `=`, as in lr=0.1; an "
+                                   f"`# autodiff:` line may set {', '.join(SETTING_KEYS)}", *where,
+                                   source_name=name)
             if key not in SETTING_KEYS:
                 raise ProgramError(f"`{short(key)}` is not a setting; an `# autodiff:` line may set "
                                    f"{', '.join(SETTING_KEYS)}", *where, source_name=name)

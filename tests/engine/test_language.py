@@ -302,7 +302,7 @@ def test_a_bad_setting_is_an_error_at_its_line_and_column_naming_the_key(line, c
 def test_a_result_line_is_parsed_into_fields_and_rendered_from_numbers():
     p = parse('# autodiff: lr=0.01 result="y = {m:.2f}x + {b:.2f} (loss {L})"\n'
               "m, b = Value(0.0), Value(0.0)\nL = (m + b - 1)**2\n")
-    r = p.settings["result"]
+    r = p.result_line
     assert isinstance(r, ResultLine) and r.names == ("m", "b", "L")
     assert (r.line, r.column) == (1, 21)
     assert r.render({"m": 1.99901, "b": 0.00225344, "L": 2.2e-6}) == "y = 2.00x + 0.00 (loss 2.2e-06)"
@@ -310,7 +310,7 @@ def test_a_result_line_is_parsed_into_fields_and_rendered_from_numbers():
 
 
 def test_a_result_line_may_use_single_quotes_and_doubled_braces():
-    r = parse("# autodiff: result='{{w}} = {w:.3f}'\nw = Value(1.0)\nL = w\n").settings["result"]
+    r = parse("# autodiff: result='{{w}} = {w:.3f}'\nw = Value(1.0)\nL = w\n").result_line
     assert r.render({"w": 2.0}) == "{w} = 2.000"
 
 
@@ -337,7 +337,7 @@ def test_a_result_line_only_names_program_variables(text, words):
 
 
 def test_rendering_a_name_that_is_no_number_is_an_error_at_the_directive():
-    r = parse('# autodiff: result="{xs}"\nxs = [1, 2]\nL = sum(xs)\n').settings["result"]
+    r = parse('# autodiff: result="{xs}"\nxs = [1, 2]\nL = sum(xs)\n').result_line
     with pytest.raises(ProgramError) as info:
         r.render({"L": 3.0}, "p.py")
     assert str(info.value).startswith("p.py:1:13: error: the result line names `xs`")

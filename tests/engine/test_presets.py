@@ -41,7 +41,7 @@ def test_every_preset_has_a_one_line_description_and_settings(path):
     assert not p.description.startswith(f"{path.stem}:")
     assert len(p.description) < 160
     settings = p.program().settings
-    assert set(settings) <= {"lr", "steps", "tol", "every", "result"}
+    assert set(settings) <= {"lr", "steps", "tol", "every"}
     assert 0 < settings["lr"] < 10 and settings["steps"] >= 1
 
 
@@ -90,7 +90,7 @@ def test_network_has_a_few_hundred_nodes_and_learns():
 
 def test_regression_reproduces_the_tutorials_result():
     program = preset("regression").program()
-    assert {k: v for k, v in program.settings.items() if k != "result"} == {"lr": 0.01, "steps": 800}
+    assert program.settings == {"lr": 0.01, "steps": 800}
     source = preset("regression").source()
     assert ("loss = sum([(m * x_val + b - y_val)**2 for x_val, y_val in zip(x_train, y_train)])"
             in source)
@@ -98,7 +98,7 @@ def test_regression_reproduces_the_tutorials_result():
     m, b = result.final["m"], result.final["b"]
     assert f"Result: y = {m:.2f}x + {b:.2f}" == "Result: y = 2.00x + 0.00"
     # the preset declares the tutorial's printed line, filled from the trained numbers
-    assert program.settings["result"].render(result.final) == "y = 2.00x + 0.00"
+    assert program.result_line.render(result.final) == "y = 2.00x + 0.00"
 
 
 def test_shared_node_gradient():
