@@ -185,10 +185,10 @@ def test_flags_the_user_typed_win_over_the_directive(cli):
 
 # --- how much it prints ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("program, steps", [("three-step", 100), ("regression", 800),
-                                            ("network", 1000)])
-def test_the_default_shows_at_most_about_twenty_progress_lines(cli, program, steps):
-    result = cli("train", program, "--tol", "0")
+@pytest.mark.parametrize("program, steps, flags", [("three-step", 100, []), ("regression", 800, []),
+                                                   ("network", 230, ["--steps", "230"])])
+def test_the_default_shows_at_most_about_twenty_progress_lines(cli, program, steps, flags):
+    result = cli("train", program, "--tol", "0", *flags)
     assert result.returncode == 0, result
     shown = [n for n, _, _ in iteration_lines(result.stdout)]
     assert 10 <= len(shown) <= 21, shown
