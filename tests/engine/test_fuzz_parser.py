@@ -118,7 +118,7 @@ DIRECTIVE_PIECES = ["lr", "steps", "every", "tol", "result", "=", "0", "1", "0.1
                     "{{", "}}", ":", ".", "!r", "\\", " ", "  ", "\t", "é", "y = "]
 
 
-@FUZZ
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(DIRECTIVE_PIECES), max_size=16).map("".join))
 @example('result="{m:.2f')
 @example("result='\\'")
