@@ -88,6 +88,9 @@ def predict_regime(program: Program, values: Sequence[float], lr: float, index: 
 
 #: Power-iteration rounds for the stiffest curvature of a loss of several parameters.
 _POWER_ROUNDS = 60
+#: Above this many parameters the whole-run prediction is not attempted (it costs up to
+#: 2·_POWER_ROUNDS backward passes, too slow for a very big graph); the regime is then unknown.
+MAX_PREDICTED_PARAMS = 500
 
 
 def stiffest_curvature(program: Program, values: Sequence[float], h: float = 1e-4) -> float:
@@ -121,6 +124,9 @@ def predict_run_regime(program: Program, values: Sequence[float], lr: float) -> 
     if len(values) <= 1:
         return predict_regime(program, values, lr) if values else Regime(
             UNKNOWN, None, None, "there is no parameter to train")
+    if len(values) > MAX_PREDICTED_PARAMS:
+        return Regime(UNKNOWN, None, None, f"more than {MAX_PREDICTED_PARAMS} parameters: not "
+                                           f"predicted")
     try:
         c = stiffest_curvature(program, values)
     except (ProgramError, ArithmeticError):

@@ -51,5 +51,12 @@ def test_the_advice_is_true_to_the_regime(lr, words, absent):
     assert f"lr = {lr:g}" in advice
 
 
+def test_a_very_big_program_is_not_predicted():
+    program = parse("ws = [Value(1.0) for i in range(501)]\nL = sum([w*w for w in ws])\n")
+    assert predict_run_regime(program, [1.0] * 501, 0.1).name == UNKNOWN
+    small = parse("ws = [Value(1.0) for i in range(3)]\nL = sum([w*w for w in ws])\n")
+    assert predict_run_regime(small, [1.0] * 3, 0.1).name == MONOTONE  # c = 2: 1 - 0.2 > 0
+
+
 def test_unknown_regimes_get_the_plain_advice():
     assert cap_advice(Regime(UNKNOWN, None, None, "?"), 0.1) == "more steps may go further"
