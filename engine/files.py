@@ -50,8 +50,7 @@ def read_program_file(path: str | os.PathLike) -> str:
         if info.st_size > MAX_PROGRAM_BYTES:
             raise ProgramFileError(f"cannot read {shown}: it is {info.st_size:,} bytes; a program "
                                    f"may be at most {MAX_PROGRAM_BYTES:,} bytes")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(MAX_PROGRAM_BYTES + 1)  # the file may grow between fstat and read
+        data = _read_at_most(fd, MAX_PROGRAM_BYTES + 1)  # it may grow between fstat and read
     except OSError as exc:
         raise ProgramFileError(f"cannot read {shown}: {exc.strerror or exc}") from None
     finally:
@@ -65,6 +64,17 @@ def read_program_file(path: str | os.PathLike) -> str:
         raise ProgramFileError(f"cannot read {shown}: it is not UTF-8 text (byte "
                                f"0x{data[exc.start]:02x} on line {line})") from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size < limit:
+        chunk = os.read(fd, min(65536, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _kind(mode: int) -> str:
