@@ -285,3 +285,8 @@ def test_a_pass_that_overflows_at_the_start_is_the_usual_divergence(cli, source)
     assert result.returncode == 3, result
     assert "diverging: a value became infinite or not a number after 0 iterations" in result.stdout
     assert "Traceback" not in result.output
+
+
+def test_the_header_says_when_iterations_are_skipped(cli):
+    assert "one iteration in 5 shown (--every 1 shows all)" in cli("train", "three-step").stdout
+    assert "shown" not in cli("train", "three-step", "--every", "1").stdout.splitlines()[0]
