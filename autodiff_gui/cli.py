@@ -292,9 +292,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         suggested = [k for k in ("lr", "steps") if getattr(args, k) is None and k in program.settings]
         origin = {0: "", 1: f" ({suggested[0] if suggested else ''} as the program suggests)",
                   2: " (as the program suggests)"}[len(suggested)]
-        shown = f"; one iteration in {every} shown (--every 1 shows all)" if every > 1 else ""
+        thinned = f"; one iteration in {every} shown (--every 1 shows all)" if every > 1 else ""
         print(f"gradient descent on {program.name}: lr = {format_number(lr)}, at most {steps} "
-              f"iteration{'s' if steps != 1 else ''}{origin}, tolerance {tol:g}{shown}")
+              f"iteration{'s' if steps != 1 else ''}{origin}, tolerance {tol:g}{thinned}")
     kept = _Thinned(every)  # only --json keeps records; the text is printed as it goes
     while trainer.status == "running" and trainer.iteration < steps:
         rec = trainer.step()
