@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import read_program_file
 from .language import Program, parse
 
 DEFAULT = "three-step"
@@ -31,7 +32,7 @@ class Preset:
     description: str
 
     def source(self) -> str:
-        return self.path.read_text(encoding="utf-8")
+        return read_program_file(self.path)
 
     def program(self) -> Program:
         return parse(self.source(), self.name)
@@ -45,7 +46,7 @@ def presets() -> list[Preset]:
     """Every shipped preset, the tutorial's first."""
     found = []
     for path in (resources_dir() / "presets").glob("*.py"):
-        program = parse(path.read_text(encoding="utf-8"), path.stem)
+        program = parse(read_program_file(path), path.stem)
         found.append(Preset(path.stem, path, program.description.removeprefix(f"{path.stem}: ")))
     rank = {name: i for i, name in enumerate(_ORDER)}
     return sorted(found, key=lambda p: (rank.get(p.name, len(rank)), p.name))

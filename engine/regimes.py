@@ -15,12 +15,13 @@ boundaries are lr = 0.5 and lr = 1.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .graph import format_number
 from .language import Program, ProgramError
-from .train import curvature
+from .train import curvature, gradient
 
 MONOTONE, ONE_STEP, OSCILLATING, PERIODIC, DIVERGING, UNKNOWN = (
     "monotone", "one step", "oscillating", "periodic", "diverging", "unknown")
@@ -83,3 +84,79 @@ def predict_regime(program: Program, values: Sequence[float], lr: float, index: 
         DIVERGING: f"above {b2} each overshoot is {f(abs(factor), 4)}× the last: it diverges",
     }[name]
     return Regime(name, factor, c, f"{name}: factor 1 - α·d²L/dθ² = {f(factor, 4)}; {why}")
+
+
+#: Power-iteration rounds for the stiffest curvature of a loss of several parameters.
+_POWER_ROUNDS = 60
+#: Above this many parameters the whole-run prediction is not attempted (it costs up to
+#: 2·_POWER_ROUNDS backward passes, too slow for a very big graph); the regime is then unknown.
+MAX_PREDICTED_PARAMS = 500
+
+
+def stiffest_curvature(program: Program, values: Sequence[float], h: float = 1e-4) -> float:
+    """The largest eigenvalue of the Hessian at ``values``: the curvature along the stiffest
+    direction, which sets the learning rate where gradient descent stops settling (2/c).
+
+    Power iteration on Hessian-vector products, each measured as a central difference of two
+    backward passes, so it costs a few dozen gradients whatever the number of parameters.
+    """
+    n = len(values)
+    base = [float(v) for v in values]
+    vec = [1.0 / math.sqrt(n)] * n
+    estimate = math.nan
+    for _ in range(_POWER_ROUNDS):
+        up = gradient(program, [b + h * v for b, v in zip(base, vec)])[1]
+        down = gradient(program, [b - h * v for b, v in zip(base, vec)])[1]
+        hv = [(u - d) / (2 * h) for u, d in zip(up, down)]
+        norm = math.sqrt(sum(x * x for x in hv))
+        if not (norm > 0 and math.isfinite(norm)):
+            return 0.0 if norm == 0 else math.nan
+        previous, estimate = estimate, sum(x * v for x, v in zip(hv, vec))  # Rayleigh quotient
+        vec = [x / norm for x in hv]
+        if abs(estimate - previous) <= 1e-10 * abs(estimate):
+            break
+    return estimate
+
+
+def predict_run_regime(program: Program, values: Sequence[float], lr: float) -> Regime:
+    """The regime of ``lr`` for the whole run: :func:`predict_regime` for one parameter, and for
+    several the regime along the stiffest direction (the first to diverge as lr grows)."""
+    if len(values) <= 1:
+        return predict_regime(program, values, lr) if values else Regime(
+            UNKNOWN, None, None, "there is no parameter to train")
+    if len(values) > MAX_PREDICTED_PARAMS:
+        return Regime(UNKNOWN, None, None, f"more than {MAX_PREDICTED_PARAMS} parameters: not "
+                                           f"predicted")
+    try:
+        c = stiffest_curvature(program, values)
+    except (ProgramError, ArithmeticError):
+        return Regime(UNKNOWN, None, None, "the curvature cannot be measured here")
+    c = float(f"{c:.9g}") if math.isfinite(c) else c
+    if not c > 0:
+        return Regime(UNKNOWN, None, c, "the loss does not curve upward here")
+    factor = 1 - lr * c
+    return Regime(classify(lr, c), factor, c, f"factor 1 - α·c = {format_number(factor, 4)} along "
+                                              f"the stiffest direction (c = {format_number(c, 4)})")
+
+
+def cap_advice(regime: Regime, lr: float) -> str:
+    """What a run stopped by its step cap should try next, true to its regime: more steps help
+    only a run that converges; a run that bounces or grows needs a smaller rate."""
+    a = format_number(lr)
+    bounds = regime.boundaries
+    if bounds is None or regime.name == UNKNOWN:
+        return "more steps may go further"
+    b1, b2 = format_number(bounds[0], 4), format_number(bounds[1], 4)
+    if regime.name == MONOTONE:
+        return (f"at lr = {a} it approaches steadily, so more steps or a larger lr (below {b2}, "
+                f"where it stops converging) go further")
+    if regime.name == ONE_STEP:
+        return f"lr = {a} reaches the minimum in one step, so the tolerance may be too tight"
+    if regime.name == OSCILLATING:
+        return (f"at lr = {a} each step overshoots but it converges, so more steps go further, "
+                f"and an lr nearer {b1} converges faster")
+    if regime.name == PERIODIC:
+        return (f"at lr = {a} each step overshoots by as much as it corrects, so it bounces for "
+                f"ever: more steps will not help; a smaller lr converges, a larger one diverges")
+    return (f"at lr = {a} each overshoot is bigger than the last, so more steps make it worse; "
+            f"an lr below {b2} converges")

@@ -7,11 +7,14 @@ The bounds below keep a hostile or accidental program from taking the window wit
 from __future__ import annotations
 
 import ast
+import math
 import re
+import sys
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .errors import ProgramError
+from .errors import ProgramError, ProgramOverflow
 
 #: Bounds on what a program may ask for (documented in README.md, "The loss language").
 MAX_SOURCE_CHARS = 100_000
@@ -43,6 +46,43 @@ class Binding:
 
 
 @dataclass(frozen=True)
+class ResultLine:
+    """A preset's result line, from ``result="y = {m:.2f}x + {b:.2f}"`` in its ``# autodiff:``
+    line: literal text and ``{name}`` / ``{name:.Nf}`` fields naming program variables, printed
+    after training. It is parsed here into pieces and filled in by :meth:`render`, so no text of
+    the program is ever formatted or evaluated as code."""
+
+    pieces: tuple[tuple[str, str, int | None], ...]  # (literal text, field name or "", digits)
+    line: int
+    column: int
+    end_column: int
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for _, name, _ in self.pieces if name)
+
+    def render(self, values: Mapping[str, float], source_name: str = "<program>") -> str:
+        """The line with each field filled from ``values``; a name with no number there is a
+        :class:`ProgramError` at the directive."""
+        out = []
+        for text, name, digits in self.pieces:
+            out.append(text)
+            if not name:
+                continue
+            if name not in values:
+                raise ProgramError(f"the result line names `{short(name)}`, which is not a "
+                                   f"parameter, a named input or the loss", self.line, self.column,
+                                   self.end_column, source_name)
+            x = float(values[name])
+            out.append(f"{x:.{digits}f}" if digits is not None else _plain_number(x))
+        return "".join(out)
+
+
+def _plain_number(x: float) -> str:
+    return f"{x:.6g}"
+
+
+@dataclass(frozen=True)
 class Program:
     source: str
     name: str  # the file path, preset name or <stdin>, used in error messages
@@ -51,6 +91,7 @@ class Program:
     bindings: tuple[Binding, ...] = ()
     description: str = ""
     settings: dict = field(default_factory=dict, compare=False)  # from "# autodiff: lr=0.01 steps=800"
+    result_line: ResultLine | None = field(default=None, compare=False)  # from result="..."
 
     def binding(self, name: str) -> Binding:
         for b in self.bindings:
@@ -85,9 +126,11 @@ def parse(source: str, name: str = "<program>") -> Program:
 
     checker = _Checker(source, name)
     loss_name = checker.check_module(tree)
+    settings = _settings(source, name, frozenset(checker.assigned))
+    result_line = settings.pop("result", None)
     return Program(source=source, name=name, tree=tree, loss_name=loss_name,
                    bindings=tuple(_bindings(tree, source)), description=_description(source),
-                   settings=_settings(source))
+                   settings=settings, result_line=result_line)
 
 
 def position(source: str, node: ast.AST) -> tuple[int, int, int]:
@@ -105,6 +148,27 @@ def position(source: str, node: ast.AST) -> tuple[int, int, int]:
 def error_at(source: str, name: str, node: ast.AST, message: str) -> ProgramError:
     line, col, end = position(source, node)
     return ProgramError(message, line, col, end, source_name=name)
+
+
+def assignment(program: Program, name: str, occurrence: int = 0) -> ast.Assign | None:
+    """The ``occurrence``-th top-level statement that assigns ``name`` (a graph node's label;
+    ``ws[3]`` counts as ``ws``), so a message about a node can point at the line that made it."""
+    base = name.split("[", 1)[0]
+    seen = 0
+    for stmt in program.tree.body:
+        if isinstance(stmt, ast.Assign) and base in _target_names(stmt.targets[0]):
+            if seen == occurrence:
+                return stmt
+            seen += 1
+    return None
+
+
+def _target_names(target: ast.expr) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for elt in target.elts for n in _target_names(elt)]
+    return []
 
 
 def _line(source: str, line: int) -> str:
@@ -158,19 +222,120 @@ def _description(source: str) -> str:
     return ""
 
 
-def _settings(source: str) -> dict:
+#: The keys a ``# autodiff:`` line may set, and what each must be.
+SETTING_KEYS = ("lr", "steps", "every", "tol", "result")
+_ITEM = re.compile(r"""([^\s=]*)(=("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|\S*))?""")
+_FIELD = re.compile(r"\{([^{}]*)\}|\{\{|\}\}|[{}]")
+_FIELD_SPEC = re.compile(r"\.(\d{1,2})f")
+
+
+def _settings(source: str, name: str = "<program>", assigned: frozenset[str] = frozenset()) -> dict:
+    """The ``# autodiff: lr=0.01 steps=800`` settings of a program (``result`` among them).
+
+    Each item is checked here, so a bad one is an error at its own line and column naming the
+    key, like any other mistake in the program, and never reaches a trainer as if typed."""
     out: dict = {}
-    for raw in source.splitlines():
+    for number, raw in enumerate(re.split(r"\r\n|\r|\n", source), start=1):  # as ast counts lines
         m = _SETTING.match(raw.strip())
         if not m:
             continue
-        for item in m.group(1).split():
-            key, _, value = item.partition("=")
-            try:
-                out[key.strip()] = int(value) if key.strip() in ("steps", "every") else float(value)
-            except ValueError:
-                continue
+        rest_start = len(raw) - len(raw.lstrip()) + m.start(1)
+        pos = rest_start
+        while True:
+            while pos < len(raw) and raw[pos].isspace():
+                pos += 1
+            if pos >= len(raw):
+                break
+            item = _ITEM.match(raw, pos)
+            key, value = item.group(1), item.group(3)
+            where = (number, item.start() + 1, item.end() + 1)
+            pos = item.end()
+            if not key:
+                raise ProgramError(f"a setting needs a name before `=`, as in lr=0.1; an "
+                                   f"`# autodiff:` line may set {', '.join(SETTING_KEYS)}", *where,
+                                   source_name=name)
+            if key not in SETTING_KEYS:
+                raise ProgramError(f"`{short(key)}` is not a setting; an `# autodiff:` line may set "
+                                   f"{', '.join(SETTING_KEYS)}", *where, source_name=name)
+            if value is None or value == "":
+                raise ProgramError(f"the setting `{key}` needs a value, as in "
+                                   f"{key}={_EXAMPLES[key]}", *where, source_name=name)
+            if key in out:
+                raise ProgramError(f"the setting `{key}` is given twice", *where, source_name=name)
+            out[key] = _setting_value(key, value, where, name, assigned)
     return out
+
+
+_EXAMPLES = {"lr": "0.1", "steps": "100", "every": "10", "tol": "1e-6",
+             "result": '"w = {w:.2f}"'}
+
+
+def _setting_value(key: str, text: str, where: tuple[int, int, int], name: str,
+                   assigned: frozenset[str]) -> object:
+    def bad(why: str) -> ProgramError:
+        return ProgramError(f"the setting `{key}` {why}", *where, source_name=name)
+
+    shown = short(text, 20)
+    if key == "result":
+        return _result_line(text, where, name, assigned)
+    if key in ("steps", "every"):
+        if not re.fullmatch(r"\d{1,12}", text):
+            raise bad(f"must be a whole number, not {shown}")
+        value = int(text)
+        if key == "every" and value < 1:
+            raise bad(f"must be 1 or more, not {value}")
+        return value
+    try:
+        value = float(text)
+    except ValueError:
+        raise bad(f"must be a number, not {shown}") from None
+    if key == "lr" and not (math.isfinite(value) and value > 0):
+        raise bad(f"must be a positive number, not {shown}")
+    if key == "tol" and not (math.isfinite(value) and value >= 0):
+        raise bad(f"must be 0 or a positive number, not {shown}")
+    return value
+
+
+def _result_line(text: str, where: tuple[int, int, int], name: str,
+                 assigned: frozenset[str]) -> ResultLine:
+    def bad(why: str) -> ProgramError:
+        return ProgramError(f"the setting `result` {why}", *where, source_name=name)
+
+    quote = text[0]
+    if quote not in "\"'" or len(text) < 2 or text[-1] != quote:
+        raise bad('must be quoted text, as in result="w = {w:.2f}"')
+    body = re.sub(r"\\(.)", r"\1", text[1:-1])
+    pieces: list[tuple[str, str, int | None]] = []
+    literal = ""
+    pos = 0
+    for m in _FIELD.finditer(body):
+        literal += body[pos:m.start()]
+        pos = m.end()
+        token = m.group(0)
+        if token in ("{{", "}}"):
+            literal += token[0]
+            continue
+        if m.group(1) is None:
+            raise bad(f"has a lone `{token}`; write {{{{ or }}}} for a brace")
+        field, _, spec = m.group(1).partition(":")
+        if not field.isidentifier():
+            raise bad(f"may only name a variable in braces, as in {{w}} or {{w:.2f}}, not "
+                      f"{{{short(m.group(1), 20)}}}")
+        digits = None
+        if spec:
+            fmt = _FIELD_SPEC.fullmatch(spec)
+            if fmt is None:
+                raise bad(f"may only format a number as {{{field}:.Nf}} (N digits after the "
+                          f"point), not {{{short(m.group(1), 20)}}}")
+            digits = int(fmt.group(1))
+        if assigned and field not in assigned:
+            raise bad(f"names `{short(field)}`, which the program does not assign")
+        pieces.append((literal, field, digits))
+        literal = ""
+    literal += body[pos:]
+    if literal:
+        pieces.append((literal, "", None))
+    return ResultLine(tuple(pieces), *where)
 
 
 def _number_literal(node: ast.expr) -> float | None:
@@ -237,6 +402,7 @@ class _Checker:
     def __init__(self, source: str, name: str):
         self.source = source
         self.name = name
+        self.assigned: set[str] = set()  # every name a top-level statement binds
 
     def fail(self, node: ast.AST, message: str) -> ProgramError:
         return error_at(self.source, self.name, node, message)
@@ -251,6 +417,7 @@ class _Checker:
                                       "`a = b = 1`)")
             target = stmt.targets[0]
             names = self.check_target(target)
+            self.assigned.update(names)
             self.check_expr(stmt.value, 0)
             loss_name = names[-1]
         if loss_name is None:
@@ -285,74 +452,126 @@ class _Checker:
             raise self.fail(target, "list elements cannot be assigned; build the list whole")
         raise self.fail(target, "only names can be assigned to")
 
-    def check_expr(self, node: ast.expr, depth: int) -> None:
+    def check_expr(self, node: ast.expr, depth: int) -> float | None:
+        """Check ``node`` and what it holds; return its value when it is arithmetic on number
+        literals alone (so ``1e308*10`` is refused here, at its column), else None."""
         if depth > MAX_NESTING:
             raise self.fail(node, f"the expression is nested more than {MAX_NESTING} levels deep")
-        d = depth + 1
-        if isinstance(node, ast.Constant):
-            if type(node.value) not in (int, float):
-                raise self.fail(node, _constant_message(node.value))
-            return
-        if isinstance(node, ast.Name):
-            if node.id.startswith("__"):
-                raise self.fail(node, "names may not start with two underscores")
-            return
-        if isinstance(node, ast.BinOp):
-            if type(node.op) not in _BINOPS:
-                raise self.fail(node, "only + - * / and ** are supported")
-            self.check_expr(node.left, d)
-            self.check_expr(node.right, d)
-            return
-        if isinstance(node, ast.UnaryOp):
-            if not isinstance(node.op, (ast.USub, ast.UAdd)):
-                raise self.fail(node, "only the unary minus (and plus) is supported")
-            self.check_expr(node.operand, d)
-            return
-        if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name):
-                if isinstance(node.func, ast.Attribute):
-                    raise self.fail(node.func, f"methods are not part of the language; write "
-                                               f"`{node.func.attr}(x)` instead of `x.{node.func.attr}()`"
-                                    if node.func.attr in FUNCTIONS else
-                                    "attribute access is not part of the language")
-                raise self.fail(node.func, "only the language's functions can be called")
-            if node.func.id not in BUILTINS:
-                raise self.fail(node.func, f"`{short(node.func.id)}` is not a function of the language; "
-                                           f"it knows {', '.join(BUILTINS)}")
-            if node.keywords:
-                raise self.fail(node.keywords[0].value, "keyword arguments are not supported")
-            for arg in node.args:
-                if isinstance(arg, ast.Starred):
-                    raise self.fail(arg, "`*` unpacking is not supported")
-                self.check_expr(arg, d)
-            return
-        if isinstance(node, (ast.List, ast.Tuple)):
-            for elt in node.elts:
-                if isinstance(elt, ast.Starred):
-                    raise self.fail(elt, "`*` unpacking is not supported")
-                self.check_expr(elt, d)
-            return
-        if isinstance(node, ast.Subscript):
-            if isinstance(node.slice, ast.Slice):
-                raise self.fail(node.slice, "slices are not supported; index one element, "
-                                            "for example `xs[0]`")
-            self.check_expr(node.value, d)
-            self.check_expr(node.slice, d)
-            return
-        if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
-            if depth + len(node.generators) > MAX_NESTING:
-                raise self.fail(node, f"the comprehension has {len(node.generators)} `for` parts "
-                                      f"and is nested more than {MAX_NESTING} levels deep")
-            for gen in node.generators:
-                if gen.is_async:
-                    raise self.fail(node, "async comprehensions are not supported")
-                if gen.ifs:
-                    raise self.fail(gen.ifs[0], "`if` inside a comprehension is not supported")
-                self.check_target(gen.target)
-                self.check_expr(gen.iter, d)
-            self.check_expr(node.elt, d)
-            return
-        raise self.fail(node, _expression_message(node))
+        check = getattr(self, "check_" + type(node).__name__, None)
+        if check is None:
+            raise self.fail(node, _expression_message(node))
+        return check(node, depth + 1)
+
+    def check_Constant(self, node: ast.Constant, depth: int) -> float:
+        if type(node.value) not in (int, float):
+            raise self.fail(node, _constant_message(node.value))
+        try:
+            value = float(node.value)
+        except OverflowError:
+            raise self.overflow(node, "this number is too large for a float") from None
+        if not math.isfinite(value):
+            raise self.overflow(node, f"this number is too large for a float (the largest is "
+                                      f"about {sys.float_info.max:.3g})")
+        return value
+
+    def check_Name(self, node: ast.Name, depth: int) -> None:
+        if node.id.startswith("__"):
+            raise self.fail(node, "names may not start with two underscores")
+
+    def check_BinOp(self, node: ast.BinOp, depth: int) -> float | None:
+        symbol = _BINOPS.get(type(node.op))
+        if symbol is None:
+            raise self.fail(node, "only + - * / and ** are supported")
+        left = self.check_expr(node.left, depth)
+        right = self.check_expr(node.right, depth)
+        if left is None or right is None:
+            return None
+        return self.fold(node, symbol, left, right)
+
+    def check_UnaryOp(self, node: ast.UnaryOp, depth: int) -> float | None:
+        if not isinstance(node.op, (ast.USub, ast.UAdd)):
+            raise self.fail(node, "only the unary minus (and plus) is supported")
+        value = self.check_expr(node.operand, depth)
+        if value is None:
+            return None
+        return -value if isinstance(node.op, ast.USub) else value
+
+    def check_Call(self, node: ast.Call, depth: int) -> None:
+        if not isinstance(node.func, ast.Name):
+            if isinstance(node.func, ast.Attribute):
+                raise self.fail(node.func, f"methods are not part of the language; write "
+                                           f"`{node.func.attr}(x)` instead of `x.{node.func.attr}()`"
+                                if node.func.attr in FUNCTIONS else
+                                "attribute access is not part of the language")
+            raise self.fail(node.func, "only the language's functions can be called")
+        if node.func.id not in BUILTINS:
+            raise self.fail(node.func, f"`{short(node.func.id)}` is not a function of the language; "
+                                       f"it knows {', '.join(BUILTINS)}")
+        if node.keywords:
+            raise self.fail(node.keywords[0].value, "keyword arguments are not supported")
+        self.check_items(node.args, depth)
+
+    def check_List(self, node: ast.List | ast.Tuple, depth: int) -> None:
+        self.check_items(node.elts, depth)
+
+    check_Tuple = check_List
+
+    def check_items(self, items: list[ast.expr], depth: int) -> None:
+        for item in items:
+            if isinstance(item, ast.Starred):
+                raise self.fail(item, "`*` unpacking is not supported")
+            self.check_expr(item, depth)
+
+    def check_Subscript(self, node: ast.Subscript, depth: int) -> None:
+        if isinstance(node.slice, ast.Slice):
+            raise self.fail(node.slice, "slices are not supported; index one element, "
+                                        "for example `xs[0]`")
+        self.check_expr(node.value, depth)
+        self.check_expr(node.slice, depth)
+
+    def check_ListComp(self, node: ast.ListComp | ast.GeneratorExp, depth: int) -> None:
+        if depth - 1 + len(node.generators) > MAX_NESTING:
+            raise self.fail(node, f"the comprehension has {len(node.generators)} `for` parts "
+                                  f"and is nested more than {MAX_NESTING} levels deep")
+        for gen in node.generators:
+            if gen.is_async:
+                raise self.fail(node, "async comprehensions are not supported")
+            if gen.ifs:
+                raise self.fail(gen.ifs[0], "`if` inside a comprehension is not supported")
+            self.check_target(gen.target)
+            self.check_expr(gen.iter, depth)
+        self.check_expr(node.elt, depth)
+
+    check_GeneratorExp = check_ListComp
+
+    def overflow(self, node: ast.AST, message: str) -> ProgramOverflow:
+        e = self.fail(node, message)
+        return ProgramOverflow(e.message, e.line, e.column, e.end_column, e.source_name)
+
+    def fold(self, node: ast.BinOp, symbol: str, left: float, right: float) -> float | None:
+        """``left symbol right`` as the interpreter will compute it, refused here if the result
+        is not a finite number. Operations outside their domain (1/0, (-8)**0.5) are left to the
+        interpreter, whose message names them."""
+        try:
+            if symbol == "+":
+                value = left + right
+            elif symbol == "-":
+                value = left - right
+            elif symbol == "*":
+                value = left * right
+            elif symbol == "/":
+                value = left / right
+            else:
+                value = left**right
+        except ZeroDivisionError:
+            return None
+        except OverflowError:
+            raise self.overflow(node, f"{symbol}: the result is too large for a float") from None
+        if not isinstance(value, float):  # a complex power: the interpreter's domain error
+            return None
+        if not math.isfinite(value):
+            raise self.overflow(node, f"{symbol}: the result is too large for a float")
+        return value
 
 
 def _statement_message(stmt: ast.stmt) -> str:

@@ -1,5 +1,5 @@
 # regression: the tutorial's exercise, a line y = m·x + b fitted to three points (target y = 2x + 0)
-# autodiff: lr=0.01 steps=800
+# autodiff: lr=0.01 steps=800 result="y = {m:.2f}x + {b:.2f}"
 x_train, y_train = [1, 2, 3], [2, 4, 6]
 m, b = Value(0.0), Value(0.0)
 loss = sum([(m * x_val + b - y_val)**2 for x_val, y_val in zip(x_train, y_train)])

@@ -1,7 +1,15 @@
-"""Helpers for the CLI tests: run ``autodiff`` in a subprocess, parse strict JSON, check errors."""
+"""Helpers for the CLI tests: run ``autodiff`` (in-process, or in a subprocess where the process
+itself is what is tested), parse strict JSON, check errors.
+
+Most tests call :func:`autodiff_gui.cli.main` in this process with its output captured: it is the
+same code a subprocess would run, without paying an interpreter start per test. A few tests keep a
+real subprocess for what only a process shows: exit codes, the installed script, no-Qt imports.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -47,8 +55,15 @@ def _env() -> dict[str, str]:
 
 
 def run(args: list[str], *, script: bool = False, stdin: str | None = None, cwd: Path | None = None,
-        timeout: float = 60, stdin_bytes: bytes | None = None) -> Result:
-    """Run ``autodiff ARGS``; ``stdin`` is text, or ``stdin_bytes`` exact bytes."""
+        timeout: float = 60, stdin_bytes: bytes | None = None, subprocess_: bool = False) -> Result:
+    """Run ``autodiff ARGS``; ``stdin`` is text, or ``stdin_bytes`` exact bytes.
+
+    In this process by default; ``script=True`` runs the installed ``autodiff`` script and
+    ``subprocess_=True`` runs ``python -m autodiff_gui.cli``, each in a child process."""
+    if stdin_bytes is None:
+        stdin_bytes = (stdin or "").encode("utf-8")
+    if not (script or subprocess_):
+        return run_in_process(args, stdin_bytes, cwd)
     if script:
         exe = _installed_script()
         if exe is None:
@@ -56,11 +71,34 @@ def run(args: list[str], *, script: bool = False, stdin: str | None = None, cwd:
         cmd = [exe, *args]
     else:
         cmd = [sys.executable, "-m", "autodiff_gui.cli", *args]
-    if stdin_bytes is None:
-        stdin_bytes = (stdin or "").encode("utf-8")
     proc = subprocess.run(cmd, input=stdin_bytes, capture_output=True, cwd=cwd, env=_env(),
                           timeout=timeout)
     return Result(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"))
+
+
+def run_in_process(args: list[str], stdin_bytes: bytes = b"", cwd: Path | None = None) -> Result:
+    """``autodiff_gui.cli.main(args)`` with stdin, stdout, stderr, the working folder and
+    ``AUTODIFF_DEBUG`` as a fresh process would have them, all restored afterwards."""
+    from autodiff_gui.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_stdin, saved_cwd = sys.stdin, os.getcwd()
+    saved_debug = os.environ.pop("AUTODIFF_DEBUG", None)
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin_bytes), encoding="utf-8")
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse: --help, --version and usage errors
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.stdin = saved_stdin
+        os.chdir(saved_cwd)
+        if saved_debug is not None:
+            os.environ["AUTODIFF_DEBUG"] = saved_debug
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def assert_one_sentence_error(result: Result, code: int = 2, quiet: bool = True) -> str:

@@ -61,7 +61,15 @@ def test_a_5_mb_program_is_refused_with_the_limit(cli, tmp_path):
     path = tmp_path / "big.py"
     path.write_text("x = 1\n" * 900_000, encoding="utf-8")  # about 5 MB
     line = assert_one_sentence_error(cli("grad", path))
-    assert line.startswith(f"{path}:1:1: error: ") and "limit" in line, line
+    assert line == (f"autodiff: cannot read {path}: it is 5,400,000 bytes; a program may be at "
+                    f"most 400,000 bytes"), line
+
+
+def test_a_program_just_over_the_character_limit_names_the_limit(cli, tmp_path):
+    path = tmp_path / "long.py"
+    path.write_text("x = 1\n" * 20_000 + "L = x\n", encoding="utf-8")  # 120,006 characters
+    line = assert_one_sentence_error(cli("grad", path))
+    assert line.startswith(f"{path}:1:1: error: ") and "100,000" in line, line
 
 
 def test_unknown_preset_is_one_sentence_naming_the_presets(any_cli):
@@ -72,7 +80,8 @@ def test_unknown_preset_is_one_sentence_naming_the_presets(any_cli):
 @pytest.mark.parametrize("spec, words", [
     ("missing.py", "no such file"),
     ("sub/missing", "no such file"),
-    (".", "folder"),
+    (".", "it is a folder"),
+    ("/dev/zero", "it is a device, not a program file"),
 ])
 def test_missing_files_and_folders_are_one_sentence(cli, spec, words):
     line = assert_one_sentence_error(cli("grad", spec))
@@ -151,3 +160,52 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=60) == 0
     assert err == ""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("command", [["grad"], ["train"], ["export", "-o", "g.dot"]])
+def test_a_fifo_given_as_the_program_is_refused_at_once(cli, tmp_path, command):
+    import os
+    fifo = tmp_path / "pipe.py"
+    os.mkfifo(fifo)  # no writer: reading it would wait for ever
+    line = assert_one_sentence_error(cli(command[0], fifo, *command[1:]))
+    assert line == f"autodiff: cannot read {fifo}: it is a pipe (FIFO), not a program file", line
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"w = Value(1.0)\r\nL = w * 3\r\n", 3),   # CRLF
+    (b"w = Value(1.0)\rL = w * 4\r", 4),         # old Mac line ends
+    (b"\xef\xbb\xbfw = Value(1.0)\nL = w * 5\n", 5),  # a BOM
+    (b"w = Value(1.0)\nL = w * 6\t# a tab\n", 6),
+])
+def test_line_ends_a_bom_and_tabs_are_read_as_before(cli, tmp_path, content, expected):
+    (tmp_path / "p.py").write_bytes(content)
+    data = cli("grad", tmp_path / "p.py", "--json").json()
+    assert data["params"] == {"w": {"data": 1, "grad": expected}}
+
+
+def test_a_program_error_after_crlf_lines_has_the_right_line(cli, tmp_path):
+    (tmp_path / "p.py").write_bytes(b"w = Value(1.0)\r\n\r\nL = w +\r\n")
+    line = assert_one_sentence_error(cli("grad", tmp_path / "p.py"))
+    assert line.startswith(f"{tmp_path / 'p.py'}:3:"), line
+
+
+def test_invalid_utf8_names_the_line(cli, tmp_path):
+    (tmp_path / "p.py").write_bytes(b"w = Value(1.0)\n# caf\xe9\nL = w\n")
+    line = assert_one_sentence_error(cli("grad", tmp_path / "p.py"))
+    assert line == f"autodiff: cannot read {tmp_path / 'p.py'}: it is not UTF-8 text (byte 0xe9 on line 2)"
+
+
+# --- exit codes as a shell sees them (a real process) ----------------------------------------------
+
+@pytest.mark.parametrize("args, stdin, code", [
+    (["grad", "three-step"], None, 0),
+    (["grad", "-"], "L = w +\n", 2),
+    (["train", "three-step", "--lr", "1.5"], None, 3),
+    (["grad", "four-step"], None, 2),
+    (["frobnicate"], None, 2),
+])
+def test_exit_codes_of_a_real_process(process_cli, args, stdin, code):
+    result = process_cli(*args, stdin=stdin)
+    assert result.returncode == code, result
+    assert "Traceback" not in result.output

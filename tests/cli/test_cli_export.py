@@ -213,3 +213,31 @@ def test_full_disk_with_no_earlier_file_leaves_nothing(tmp_path, capsys, full_di
     assert "No space left on device" in capsys.readouterr().err
     assert full_disk
     assert os.listdir(tmp_path) == []
+
+
+BIG = "ws = [Value(0.1) for i in range(20000)]\nL = sum([w*w for w in ws])\n"
+
+
+def test_an_image_of_a_graph_too_big_to_draw_is_refused_at_once(cli, tmp_path):
+    out = tmp_path / "big.svg"
+    line = assert_one_sentence_error(cli("export", "-", "-o", out, stdin=BIG))
+    assert line == (f"autodiff: cannot draw {out}: the graph has 59,999 nodes and an image export "
+                    f"draws at most {autodiff_gui.cli.MAX_DRAWN_NODES:,}; export .dot, .mmd or "
+                    f".json instead"), line
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".png", ".pdf"])
+def test_the_drawing_limit_is_checked_before_any_training(cli, tmp_path, monkeypatch, suffix):
+    monkeypatch.setattr(autodiff_gui.cli, "MAX_DRAWN_NODES", 7)  # three-step has 8 nodes
+    monkeypatch.setattr(autodiff_gui.cli, "Trainer", None)  # a training step would fail loudly
+    line = assert_one_sentence_error(cli("export", "three-step", "--steps", "5", "-o",
+                                         tmp_path / f"g{suffix}"))
+    assert "the graph has 8 nodes" in line and "at most 7" in line
+
+
+def test_a_graph_too_big_to_draw_still_exports_as_text(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(autodiff_gui.cli, "MAX_DRAWN_NODES", 7)
+    out = tmp_path / "g.json"
+    assert cli("export", "three-step", "-o", out).returncode == 0
+    assert len(from_json(out.read_text(encoding="utf-8")).nodes) == 8

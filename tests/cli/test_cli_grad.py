@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from cli_helpers import strict_json
+from cli_helpers import assert_one_sentence_error, strict_json
 
 # The tutorial's three-step loss after one forward and backward pass (tutorial-numbers.md, §1):
 # node -> (value, gradient), in the tutorial's topological order.
@@ -68,14 +68,37 @@ def test_grad_json_is_strict_and_complete(any_cli):
     assert by_name["L"]["op"] == "**2" and by_name["L"]["local_grads"] == [-4]
 
 
-def test_grad_json_writes_non_finite_numbers_as_null(cli):
-    # 1e200 squared overflows to inf: strict JSON has no token for it, so it is null
-    result = cli("grad", "-", "--json", stdin="w = Value(1e200)\nL = w * w\n")
-    assert result.returncode == 0, result
-    assert "Infinity" not in result.stdout and "NaN" not in result.stdout
-    data = strict_json(result.stdout)
-    assert data["loss"] is None
-    assert data["params"]["w"] == {"data": 1e200, "grad": 2e200}
+@pytest.mark.parametrize("flags", [[], ["--json"], ["--trace"]])
+def test_grad_refuses_to_print_a_number_that_overflowed(cli, flags):
+    # 1e200 squared overflows to inf: an error at the operation, never inf printed as a result
+    result = cli("grad", "-", *flags, stdin="w = Value(1e200)\nL = w * w\n")
+    line = assert_one_sentence_error(result)
+    assert line == "<stdin>:2:5: error: the operation * makes `L` = inf: the numbers grew past " \
+                   "what a float holds", line
+
+
+@pytest.mark.parametrize("source, where, words", [
+    ("w = Value(1e308)\nz = w * 10\nL = sin(z)\n", "2:5", "the operation * makes `z` = inf"),
+    # dL/du·du/d(1e-300) = 2e300·1e300: the backward pass overflows at the line that made it
+    ("w = Value(1e300)\nu = w * 1e-300\nL = u * u * w\n", "2:5", "the gradient dL/d1e-300 is inf"),
+    ("ws = [Value(i * 1e308) for i in range(3)]\nL = sum(ws)\n", "1:6", "`ws[2]` is inf"),
+    ("w = Value(1e300)\nL = w + w * 1e300\n", "2:5", "makes `w·1e300` = inf"),
+])
+def test_grad_names_the_operation_that_made_a_non_finite_number(cli, source, where, words):
+    line = assert_one_sentence_error(cli("grad", "-", stdin=source))
+    assert line.startswith(f"<stdin>:{where}: error: ") and words in line, line
+    assert "nan" not in line.lower().replace("finite", "")
+
+
+@pytest.mark.parametrize("source, where", [
+    ("w = Value(1e309)\nL = w\n", "1:11"),
+    ("w = Value(1e308*10)\nL = w\n", "1:11"),
+    ("w = Value(1.0)\nL = w + (1e309 - 1e309)\n", "2:10"),
+    ("w = Value(1.0)\nL = sin(w * 1e309)\n", "2:13"),
+])
+def test_a_number_that_is_not_finite_in_the_program_is_an_error_at_it(cli, source, where):
+    line = assert_one_sentence_error(cli("grad", "-", stdin=source))
+    assert line.startswith(f"<stdin>:{where}: error: ") and "too large for a float" in line, line
 
 
 def test_grad_multi_path_sums_both_paths(cli):

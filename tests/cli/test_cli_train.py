@@ -15,7 +15,7 @@ def iteration_lines(stdout: str) -> list[tuple[int, str, str]]:
 
 
 def test_train_text_follows_the_tutorial(any_cli):
-    result = any_cli("train", "three-step")
+    result = any_cli("train", "three-step", "--every", "1")
     assert result.returncode == 0, result
     assert result.stderr == ""
     header = result.stdout.splitlines()[0]
@@ -72,8 +72,9 @@ def test_train_regression_text(cli):
     assert "lr = 0.01" in result.stdout.splitlines()[0]
     assert [n for n, _, _ in iteration_lines(result.stdout)] == [*range(0, 800, 100), 799]
     assert "800" in result.stdout and "cap" in result.stdout
-    final = result.stdout.splitlines()[-1]
+    final = result.stdout.splitlines()[-2]
     assert final.startswith("final: m = 1.999") and ", b = 0.00" in final
+    assert result.stdout.splitlines()[-1] == "Result: y = 2.00x + 0.00"  # the preset's result line
 
 
 def test_command_line_settings_override_the_presets(cli):
@@ -153,3 +154,139 @@ def test_non_numbers_are_refused_by_the_argument_parser(cli):
     result = cli("train", "three-step", "--lr", "fast")
     assert result.returncode == 2
     assert "Traceback" not in result.output and "--lr" in result.stderr
+
+
+# --- the program's `# autodiff:` line ----------------------------------------------------------
+
+@pytest.mark.parametrize("directive, column, key", [
+    ("lr=nan steps=10", 13, "lr"),
+    ("lr=abc steps=1e9 every=0", 13, "lr"),
+    ("lr=0.1 steps=1e9", 20, "steps"),
+    ("every=0", 13, "every"),
+    ("result=\"{w.__class__}\"", 13, "result"),
+])
+def test_a_bad_directive_is_an_error_at_its_line_naming_the_key(cli, directive, column, key):
+    source = f"# a loss\n# autodiff: {directive}\nw = Value(0.0)\nL = (w - 1)**2\n"
+    line = assert_one_sentence_error(cli("train", "-", stdin=source))
+    assert line.startswith(f"<stdin>:2:{column}: error: the setting `{key}` "), line
+    assert "--" not in line  # never blamed on a flag the user did not type
+
+
+def test_flags_the_user_typed_win_over_the_directive(cli):
+    source = "# autodiff: lr=0.3 steps=7 every=3 tol=1e-9\nw = Value(0.0)\nL = (w - 1)**2\n"
+    data = cli("train", "-", "--json", stdin=source).json()
+    assert data["lr"] == 0.3 and data["every"] == 3
+    assert [s["iteration"] for s in data["steps"]] == [0, 3, 6]
+    data = cli("train", "-", "--json", "--lr", "0.1", "--steps", "4", "--every", "1", "--tol", "0",
+               stdin=source).json()
+    assert data["lr"] == 0.1 and [s["iteration"] for s in data["steps"]] == [0, 1, 2, 3]
+    assert {s["lr"] for s in data["steps"]} == {0.1}
+
+
+# --- how much it prints ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("program, steps, flags", [("three-step", 100, []), ("regression", 800, []),
+                                                   ("network", 230, ["--steps", "230"])])
+def test_the_default_shows_at_most_about_twenty_progress_lines(cli, program, steps, flags):
+    result = cli("train", program, "--tol", "0", *flags)
+    assert result.returncode == 0, result
+    shown = [n for n, _, _ in iteration_lines(result.stdout)]
+    assert 10 <= len(shown) <= 21, shown
+    assert shown[0] == 0 and shown[-1] == steps - 1
+    stride = shown[1] - shown[0]
+    assert shown[:-1] == list(range(0, steps, stride))
+
+
+def test_every_one_shows_every_iteration(cli):
+    result = cli("train", "three-step", "--tol", "0", "--every", "1")
+    assert [n for n, _, _ in iteration_lines(result.stdout)] == list(range(100))
+
+
+def test_the_cap_message_follows_the_regime_at_lr_1(cli):
+    result = cli("train", "three-step", "--lr", "1.0")
+    assert result.returncode == 0, result
+    message = result.stdout.splitlines()[-2]
+    assert message.startswith("stopped after 100 iterations (the cap) with loss 4; ")
+    assert "bounces for ever" in message and "more steps will not help" in message
+    assert "a larger one diverges" in message and "may go further" not in message
+
+
+@pytest.mark.parametrize("lr, steps, words", [
+    ("0.01", "100", "approaches steadily, so more steps or a larger lr (below 1, where it stops "
+                    "converging) go further"),
+    ("0.9", "20", "overshoots but it converges, so more steps go further, and an lr nearer 0.5"),
+    ("1.05", "5", "more steps make it worse; an lr below 1 converges"),
+])
+def test_the_cap_message_for_each_regime_of_the_tutorial(cli, lr, steps, words):
+    result = cli("train", "three-step", "--lr", lr, "--steps", steps)
+    assert words in result.stdout.splitlines()[-2], result.stdout
+
+
+def test_the_cap_message_of_several_parameters_uses_the_stiffest_direction(cli):
+    # regression: H = 2·[[14, 6], [6, 3]], largest eigenvalue 33.27, so lr 2/33.27 = 0.0601
+    result = cli("train", "regression")
+    assert "at lr = 0.01 it approaches steadily" in result.stdout
+    assert "below 0.0601, where it stops converging" in result.stdout
+
+
+def test_regression_ends_with_the_tutorials_result_line(cli):
+    result = cli("train", "regression")
+    assert result.stdout.splitlines()[-1] == "Result: y = 2.00x + 0.00"
+    assert cli("train", "regression", "--json").json()["result"] == "y = 2.00x + 0.00"
+
+
+def test_a_result_line_naming_a_list_fails_before_training(cli):
+    source = '# autodiff: result="{ws}"\nws = [Value(1.0), Value(2.0)]\nL = sum(ws)\n'
+    line = assert_one_sentence_error(cli("train", "-", stdin=source))
+    assert line.startswith("<stdin>:1:13: error: the result line names `ws`"), line
+
+
+def test_a_diverged_run_prints_no_result_line(cli):
+    source = '# autodiff: result="w = {w:.2f}"\nw = Value(0.0)\nL = (w - 2)**2\n'
+    result = cli("train", "-", "--lr", "1.5", stdin=source)
+    assert result.returncode == 3 and "Result:" not in result.stdout
+
+
+# --- bounded records -------------------------------------------------------------------------
+
+def test_text_output_keeps_no_records(cli, monkeypatch):
+    import autodiff_gui.cli
+    made = []
+
+    class Spy(autodiff_gui.cli.Trainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+    monkeypatch.setattr(autodiff_gui.cli, "Trainer", Spy)
+    result = cli("train", "three-step", "--steps", "5000", "--tol", "0", "--every", "5000")
+    assert result.returncode == 0
+    assert [n for n, _, _ in iteration_lines(result.stdout)] == [0, 4999]
+    assert len(made) == 1 and made[0].records == [] and made[0].iteration == 5000
+
+
+def test_a_long_json_run_is_decimated_and_says_so(cli, monkeypatch):
+    import autodiff_gui.cli
+    monkeypatch.setattr(autodiff_gui.cli, "MAX_JSON_STEPS", 100)
+    data = cli("train", "three-step", "--steps", "1000", "--tol", "0", "--json").json()
+    iterations = [s["iteration"] for s in data["steps"]]
+    assert len(iterations) <= 101 and data["decimated"] is True
+    stride = data["every"]
+    assert stride in (16, 32) and iterations[:-1] == list(range(0, 1000, stride))
+    assert iterations[-1] == 999  # the last is kept exactly
+    assert "1,000 iterations" in data["note"] and f"one iteration in {stride:,} is kept" in data["note"]
+    short = cli("train", "three-step", "--steps", "50", "--tol", "0", "--json").json()
+    assert short["decimated"] is False and "note" not in short and len(short["steps"]) == 50
+
+
+@pytest.mark.parametrize("source", ["w = Value(1e308)\nL = sin(w * 10)\n",
+                                    "w = Value(1e200)\nL = w * w\n"])
+def test_a_pass_that_overflows_at_the_start_is_the_usual_divergence(cli, source):
+    result = cli("train", "-", stdin=source)
+    assert result.returncode == 3, result
+    assert "diverging: a value became infinite or not a number after 0 iterations" in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_the_header_says_when_iterations_are_skipped(cli):
+    assert "one iteration in 5 shown (--every 1 shows all)" in cli("train", "three-step").stdout
+    assert "shown" not in cli("train", "three-step", "--every", "1").stdout.splitlines()[0]

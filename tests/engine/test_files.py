@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from engine.files import atomic_write, describe_os_error
+from engine.files import (MAX_PROGRAM_BYTES, ProgramFileError, atomic_write, describe_os_error,
+                          read_program_file)
 
 
 def test_writes_text_and_bytes(tmp_path):
@@ -44,3 +45,75 @@ def test_a_path_under_a_regular_file_cannot_be_written(tmp_path):
     with pytest.raises(OSError):
         atomic_write(blocker / "out.dot", "digraph {}")
     assert [p.name for p in tmp_path.iterdir()] == ["some_file"]
+
+
+def _open_descriptors() -> set[int]:
+    return {int(n) for n in os.listdir("/proc/self/fd")}
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to count descriptors")
+def test_a_failed_chmod_leaks_no_descriptor_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "out.dot"
+    target.write_text("old")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "fchmod", refuse)
+    monkeypatch.setattr(os, "chmod", refuse)
+    before = _open_descriptors()
+    with pytest.raises(PermissionError):
+        atomic_write(target, "new")
+    assert _open_descriptors() == before
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.dot"]
+
+
+# --- read_program_file ----------------------------------------------------------------------------
+
+def test_reads_a_program_dropping_a_bom_and_normalising_line_ends(tmp_path):
+    path = tmp_path / "p.py"
+    path.write_bytes(b"\xef\xbb\xbfw = Value(1.0)\r\n\tL = w*w\rM = L\n")
+    assert read_program_file(path) == "w = Value(1.0)\n\tL = w*w\nM = L\n"
+
+
+def test_invalid_utf8_is_one_sentence_with_the_line(tmp_path):
+    path = tmp_path / "latin1.py"
+    path.write_bytes(b"w = Value(1.0)\n# caf\xe9\nL = w*w\n")
+    with pytest.raises(ProgramFileError) as info:
+        read_program_file(path)
+    assert str(info.value) == f"cannot read {path}: it is not UTF-8 text (byte 0xe9 on line 2)"
+
+
+def test_a_folder_is_refused(tmp_path):
+    with pytest.raises(ProgramFileError, match="it is a folder"):
+        read_program_file(tmp_path)
+
+
+def test_a_missing_file_is_refused(tmp_path):
+    with pytest.raises(ProgramFileError, match="there is no such file"):
+        read_program_file(tmp_path / "nope.py")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_with_no_writer_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "pipe.py"
+    os.mkfifo(fifo)
+    with pytest.raises(ProgramFileError, match=r"it is a pipe \(FIFO\), not a program file"):
+        read_program_file(fifo)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_dev_zero_is_refused_at_once():
+    with pytest.raises(ProgramFileError, match="it is a device, not a program file"):
+        read_program_file("/dev/zero")
+
+
+def test_a_file_larger_than_any_program_is_refused_unread(tmp_path):
+    path = tmp_path / "big.py"
+    with open(path, "wb") as fh:  # sparse: the size without the bytes
+        fh.truncate(MAX_PROGRAM_BYTES + 1)
+    with pytest.raises(ProgramFileError, match=f"{MAX_PROGRAM_BYTES + 1:,} bytes"):
+        read_program_file(path)
+    just = tmp_path / "just.py"
+    just.write_bytes(b"#" * MAX_PROGRAM_BYTES)
+    assert len(read_program_file(just)) == MAX_PROGRAM_BYTES

@@ -111,3 +111,27 @@ def test_mutated_presets(source):
 def test_every_prefix_of_every_preset(source):
     for n in range(0, len(source), 3):
         survives(source[:n])
+
+
+DIRECTIVE_PIECES = ["lr", "steps", "every", "tol", "result", "=", "0", "1", "0.1", "1e9", "-1",
+                    "nan", "inf", "abc", '"', "'", "{", "}", "{m}", "{m:.2f}", "{m:x}", "{L}",
+                    "{{", "}}", ":", ".", "!r", "\\", " ", "  ", "\t", "é", "y = "]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(DIRECTIVE_PIECES), max_size=16).map("".join))
+@example('result="{m:.2f')
+@example("result='\\'")
+@example('lr=1 result="{m}}"')
+def test_directive_soups(rest):
+    """Whatever follows ``# autodiff:``, the program parses or is refused at that line; a result
+    line that parses renders from numbers alone."""
+    source = f"# autodiff: {rest}\nm = Value(1.0)\nL = m * m\n"
+    try:
+        program = parse(source)
+    except ProgramError as e:
+        assert e.line == 1 and 1 <= e.column <= len(source.splitlines()[0]) + 1 and e.message
+        return
+    result = program.result_line
+    if result is not None:
+        assert isinstance(result.render({"m": 1.0, "L": 1.0}), str)

@@ -280,3 +280,43 @@ def test_a_lone_surrogate_is_located():
 ])
 def test_malformed_and_deep_text(source):
     reject(source)
+
+
+# --- numbers that are not finite, and directives ---------------------------------------------------
+
+@pytest.mark.parametrize("source", [
+    "w = Value(1e309)\nL = w\n",
+    "w = Value(1e308*10)\nL = w\n",
+    "w = Value(1.0)\nL = w + (1e309 - 1e309)\n",
+    "L = " + "1e308 * " * 50 + "1\n",
+    "L = (((((10.0**300)**2)**2)**2)**2)\n",
+])
+def test_a_number_that_is_not_finite_never_reaches_the_graph(source):
+    e = reject(source)
+    assert "float" in e.message
+
+
+@pytest.mark.parametrize("source", [
+    "w = Value(1e308)\nL = sin(w * 10)\n",
+    "w = Value(1e308)\nL = cos(w + w)\n",
+    "ws = [Value(i * 1e308) for i in range(3)]\nL = sum(ws)\n",
+])
+def test_training_an_overflowing_pass_diverges_without_a_crash(source):
+    trainer = Trainer(parse(source))
+    trainer.run(5)
+    assert trainer.status == "diverged" and "infinite or not a number" in trainer.message
+
+
+@pytest.mark.parametrize("directive", [
+    "# autodiff: lr=nan steps=10",
+    "# autodiff: lr=abc steps=1e9 every=0",
+    "# autodiff: result=\"{__import__('os').system('touch pwned')}\"",
+    "# autodiff: result=\"{w.__class__.__mro__}\"",
+    "# autodiff: result=\"{w:{w}}\"",
+    "# autodiff: " + "lr=0.1 " * 10_000,
+    "# autodiff: result=\"" + "{" * 10_000,
+])
+def test_hostile_directives_are_refused_at_their_line(directive, tmp_path, no_escape):
+    e = reject(f"{directive}\nw = Value(1.0)\nL = w\n")
+    assert e.line == 1 and "setting" in e.message
+    assert list(tmp_path.iterdir()) == []

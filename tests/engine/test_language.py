@@ -5,8 +5,9 @@ import math
 import pytest
 
 from engine.graph import CONST, INPUT, OP, PARAM
-from engine.language import (MAX_NESTING, Binding, ProgramError, evaluate, parse,
+from engine.language import (MAX_NESTING, Binding, ProgramError, ProgramOverflow, evaluate, parse,
                              set_binding)
+from engine.language.parser import ResultLine
 
 
 def run(source, values=None):
@@ -266,10 +267,133 @@ def test_settings_comment_and_description():
     assert isinstance(p.settings["steps"], int)
 
 
-def test_settings_may_come_first_and_bad_items_are_skipped():
-    p = parse("# autodiff: lr=0.5 steps=ten every=5 tol=1e-8\n# the description\nL = 1\n")
-    assert p.settings == {"lr": 0.5, "every": 5, "tol": 1e-8}
+def test_settings_may_come_first_and_be_indented():
+    p = parse("  # autodiff: lr=0.5 steps=10 every=5 tol=1e-8\n# the description\nL = 1\n")
+    assert p.settings == {"lr": 0.5, "steps": 10, "every": 5, "tol": 1e-8}
     assert p.description == "the description"
+
+
+@pytest.mark.parametrize("line, column, words", [
+    ("# autodiff: lr=nan steps=10", 13, "the setting `lr` must be a positive number, not nan"),
+    ("# autodiff: lr=abc steps=1e9 every=0", 13, "the setting `lr` must be a number, not abc"),
+    ("# autodiff: lr=0.1 steps=1e9 every=0", 20, "the setting `steps` must be a whole number, not 1e9"),
+    ("# autodiff: lr=0.1 steps=10 every=0", 29, "the setting `every` must be 1 or more, not 0"),
+    ("# autodiff: lr=-1", 13, "`lr` must be a positive number, not -1"),
+    ("# autodiff: lr=inf", 13, "`lr` must be a positive number, not inf"),
+    ("# autodiff: tol=-1", 13, "`tol` must be 0 or a positive number"),
+    ("# autodiff: steps=-5", 13, "`steps` must be a whole number, not -5"),
+    ("#autodiff:   speed=3", 14, "`speed` is not a setting; an `# autodiff:` line may set lr, steps"),
+    ("# autodiff: lr", 13, "the setting `lr` needs a value, as in lr=0.1"),
+    ("# autodiff: lr=", 13, "the setting `lr` needs a value"),
+    ("# autodiff: lr=0.1 lr=0.2", 20, "the setting `lr` is given twice"),
+    ("  # autodiff: steps=ten", 15, "`steps` must be a whole number, not ten"),
+])
+def test_a_bad_setting_is_an_error_at_its_line_and_column_naming_the_key(line, column, words):
+    with pytest.raises(ProgramError) as info:
+        parse(f"# a description\n{line}\nw = Value(1.0)\nL = w\n")
+    e = info.value
+    assert (e.line, e.column) == (2, column), str(e)
+    assert words in e.message, e.message
+    assert line[column - 1:].split("=")[0].split()[0] in e.message  # the key it names
+
+
+# --- the result line -----------------------------------------------------------------------------
+
+def test_a_result_line_is_parsed_into_fields_and_rendered_from_numbers():
+    p = parse('# autodiff: lr=0.01 result="y = {m:.2f}x + {b:.2f} (loss {L})"\n'
+              "m, b = Value(0.0), Value(0.0)\nL = (m + b - 1)**2\n")
+    r = p.result_line
+    assert isinstance(r, ResultLine) and r.names == ("m", "b", "L")
+    assert (r.line, r.column) == (1, 21)
+    assert r.render({"m": 1.99901, "b": 0.00225344, "L": 2.2e-6}) == "y = 2.00x + 0.00 (loss 2.2e-06)"
+    assert r.render({"m": -0.5, "b": 3.14159, "L": 0}) == "y = -0.50x + 3.14 (loss 0)"
+
+
+def test_a_result_line_may_use_single_quotes_and_doubled_braces():
+    r = parse("# autodiff: result='{{w}} = {w:.3f}'\nw = Value(1.0)\nL = w\n").result_line
+    assert r.render({"w": 2.0}) == "{w} = 2.000"
+
+
+@pytest.mark.parametrize("text, words", [
+    ('"{m.__class__}"', "may only name a variable in braces"),
+    ('"{m[0]}"', "may only name a variable in braces"),
+    ('"{m!r}"', "may only name a variable in braces"),
+    ('"{m:>{w}}"', "has a lone `{`"),
+    ('"{m:x}"', "may only format a number as {m:.Nf}"),
+    ('"{m:.2e}"', "may only format a number as {m:.Nf}"),
+    ('"{__import__}"', "does not assign"),
+    ('"{q}"', "names `q`, which the program does not assign"),
+    ('"{}"', "may only name a variable in braces"),
+    ('"a } b"', "has a lone `}`"),
+    ('"open {"', "has a lone `{`"),
+    ('"no closing quote', "must be quoted text"),
+    ("y={m}", "must be quoted text"),
+])
+def test_a_result_line_only_names_program_variables(text, words):
+    with pytest.raises(ProgramError) as info:
+        parse(f"# autodiff: result={text}\nm = Value(1.0)\nL = m\n")
+    assert (info.value.line, info.value.column) == (1, 13)
+    assert words in info.value.message, info.value.message
+
+
+def test_rendering_a_name_that_is_no_number_is_an_error_at_the_directive():
+    r = parse('# autodiff: result="{xs}"\nxs = [1, 2]\nL = sum(xs)\n').result_line
+    with pytest.raises(ProgramError) as info:
+        r.render({"L": 3.0}, "p.py")
+    assert str(info.value).startswith("p.py:1:13: error: the result line names `xs`")
+
+
+# --- numbers that are not finite ------------------------------------------------------------------
+
+@pytest.mark.parametrize("source, line, column", [
+    ("w = Value(1e309)\nL = w\n", 1, 11),
+    ("w = Value(-1e309)\nL = w\n", 1, 12),
+    ("w = Value(1e308*10)\nL = w\n", 1, 11),
+    ("w = Value(1.0)\nL = w + (1e309 - 1e309)\n", 2, 10),
+    ("w = Value(1.0)\nL = w * (2.0**1024)\n", 2, 10),
+    ("w = Value(1.0)\nL = w * (1e200 * 1e200 - 1)\n", 2, 10),
+    ("x = 1e308 + 1e308\nL = x\n", 1, 5),
+    ("L = -(1e308 * -1e308)\n", 1, 7),
+    ("L = " + "9" * 400 + "\n", 1, 5),
+])
+def test_a_number_that_is_not_finite_is_an_error_at_its_column(source, line, column):
+    with pytest.raises(ProgramOverflow) as info:
+        parse(source)
+    assert (info.value.line, info.value.column) == (line, column), str(info.value)
+    assert "too large for a float" in info.value.message
+
+
+@pytest.mark.parametrize("source, value", [
+    ("L = 1e308 * 1.5\n", 1.5e308),
+    ("L = 2.0**1023\n", 2.0**1023),
+    ("L = 1e-320 * 1e-10\n", 0.0),  # underflow to 0 is a number
+    ("L = -(1e308) - 1e308 * 0.5\n", -1.5e308),
+])
+def test_large_but_finite_literal_arithmetic_is_accepted(source, value):
+    assert evaluate(parse(source)).loss.data == value
+
+
+@pytest.mark.parametrize("source, words", [
+    ("L = 1 / 0\n", "division"),
+    ("L = (-8.0) ** 0.5\n", "negative base"),
+    ("L = 0.0 ** -1\n", "divides by zero"),
+])
+def test_folding_leaves_domain_errors_to_the_interpreter(source, words):
+    parse(source)  # the parser does not judge these; the interpreter names the operation
+    with pytest.raises(ProgramError, match=words):
+        evaluate(parse(source))
+
+
+def test_the_checker_has_one_method_per_node_type_it_accepts():
+    from engine.language.parser import _Checker
+    accepted = {name.removeprefix("check_") for name in vars(_Checker) if name.startswith("check_")
+                and name[6:7].isupper()}
+    assert accepted == {"Constant", "Name", "BinOp", "UnaryOp", "Call", "List", "Tuple",
+                        "Subscript", "ListComp", "GeneratorExp"}
+    interpreted = {name.removeprefix("eval_") for name in dir(__import__(
+        "engine.language.interpreter", fromlist=["_Interpreter"])._Interpreter)
+        if name.startswith("eval_")}
+    assert accepted == interpreted  # what the checker lets through, the interpreter can run
 
 
 def test_no_description_when_code_comes_first():

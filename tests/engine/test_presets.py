@@ -97,6 +97,8 @@ def test_regression_reproduces_the_tutorials_result():
     result = Trainer(program, lr=program.settings["lr"]).run(program.settings["steps"])
     m, b = result.final["m"], result.final["b"]
     assert f"Result: y = {m:.2f}x + {b:.2f}" == "Result: y = 2.00x + 0.00"
+    # the preset declares the tutorial's printed line, filled from the trained numbers
+    assert program.result_line.render(result.final) == "y = 2.00x + 0.00"
 
 
 def test_shared_node_gradient():
