@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from autodiff_gui import __version__
-from engine import formats
+from engine import formats, takehome
 from engine.files import atomic_write, describe_os_error
 from engine.graph import GraphSnapshot, backward_steps, format_number, formula, forward_steps
 from engine.language import Program, ProgramError, evaluate, parse
@@ -217,13 +217,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.output)
     suffix = out.suffix.lower()
-    known = sorted(set(formats.TEXT_FORMATS) | set(IMAGE_FORMATS))
+    known = sorted(set(formats.TEXT_FORMATS) | set(IMAGE_FORMATS) | set(takehome.SUFFIXES))
     if suffix not in known:
         raise UserError(f"{args.output} has no extension the app knows; use one of "
                         f"{', '.join(known)}")
     if out.is_dir():
         raise UserError(f"cannot write {args.output}: it is a folder")
     program = load_program(args.program)
+    if suffix in takehome.SUFFIXES:
+        return _export_takehome(program, out, args)
+    if args.backend != takehome.TUTORIAL:
+        raise UserError("--with applies to .py and .ipynb exports only")
     lr, steps = _settings(program, argparse.Namespace(lr=args.lr, steps=args.steps or 0))
     trainer = Trainer(program, lr=lr)
     result = trainer.run(steps)
@@ -245,6 +249,19 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"wrote {out}")
         return EXIT_OK
     return _export_image(program, out, steps, lr, args)
+
+
+def _export_takehome(program: Program, out: Path, args: argparse.Namespace) -> int:
+    """A standalone script or notebook that trains the program as the tutorial does (``--steps``
+    there is its step cap, else the program's)."""
+    try:
+        takehome.write(program, out, lr=args.lr, steps=args.steps or None, backend=args.backend)
+    except takehome.TakeHomeError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(describe_os_error(out, exc)) from None
+    print(f"wrote {out}")
+    return EXIT_OK
 
 
 def _graph_at(ev, backward_step: int | None) -> GraphSnapshot:
@@ -326,7 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("export", help="write the graph as .dot, .mmd, .json, .svg, .png or .pdf")
+    p = sub.add_parser("export", help="write the graph as .dot, .mmd, .json, .svg, .png or .pdf, "
+                                      "or the program as a standalone .py script or .ipynb notebook")
     p.add_argument("program", help=prog_help)
     p.add_argument("-o", "--output", required=True, help="the file to write; its extension picks the format")
     p.add_argument("--steps", type=int, default=0, help="training steps before the snapshot (default 0)")
@@ -337,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, metavar="PX", help="PNG width in pixels")
     p.add_argument("--scale", type=float, metavar="S", help="PNG scale (default 1; 2 for slides)")
     p.add_argument("--transparent", action="store_true", help="PNG with a transparent background")
+    p.add_argument("--with", dest="backend", choices=takehome.BACKENDS, default=takehome.TUTORIAL,
+                   help="for .py/.ipynb: whose Value the script runs on (default: the tutorial's, "
+                        "written into the script; micrograd: `from micrograd.engine import Value`)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("presets", help="list the shipped example programs")
