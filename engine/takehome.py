@@ -268,12 +268,12 @@ class _Exporter:
         raise self.fail(where, message)
 
     def _first_use(self, ops: set[str]) -> ast.AST | None:
-        for node in ast.walk(self.program.tree):
-            if isinstance(node, ast.Call) and node.func.id in ops:
-                return node
-            if "**" in ops and isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-                return node
-        return None
+        """The first call (in reading order) of one of ``ops``, else the first ``**``."""
+        calls = [n for n in ast.walk(self.program.tree) if isinstance(n, ast.Call) and n.func.id in ops]
+        if not calls and "**" in ops:
+            calls = [n for n in ast.walk(self.program.tree)
+                     if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow)]
+        return min(calls, key=lambda n: (n.lineno, n.col_offset), default=None)
 
     # --- classification: which lines run once, which run in the loop ----------------------------
     def _classify(self, stmt: ast.Assign) -> _Statement:
@@ -372,8 +372,10 @@ class _Exporter:
             if name == "Value":
                 return _scalar(PARAM)
             if name == "sum":
+                # An empty sum is the plain number 0, but 0 divides the same way as a plain number
+                # and as a node (0 / c == 0 * c**-1), so only the terms' kinds matter.
                 inner = _elem(args[0]) if args else _EMPTY
-                return _Kind(inner.scalars | {NUM})  # an empty sum is the plain number 0
+                return _Kind(inner.scalars or frozenset({NUM}))
             if name == "len":
                 return _scalar(NUM)
             if name == "range":
@@ -593,9 +595,13 @@ class _Rewriter(ast.NodeTransformer):
             left = self.x.kind(node.left, self.local).scalars
             right = self.x.kind(node.right, self.local).scalars
             node.left, node.right = self.visit(node.left), self.visit(node.right)
-            if CONST not in left | right:
+            pairs = [(a, b) for a in left for b in right]
+            # The app divides by a node (a named number's or a parameter's) as a * b**-1 and
+            # divides two plain floats as a / b. In the script a named number is plain: keep
+            # `/` unless it then divides a named number, and never write both in one place.
+            if not any(PARAM not in (a, b) and CONST in (a, b) for a, b in pairs):
                 return node
-            if NUM in left and NUM in right:
+            if (NUM, NUM) in pairs:
                 raise self.x.fail(node, "the exported script cannot tell whether this divides plain "
                                         "numbers or named ones (the app computes the two a little "
                                         "differently); give the numbers one kind")
