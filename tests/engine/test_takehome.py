@@ -52,10 +52,10 @@ c = (w * w + 1) ** 0.5 + (v * v + 2) ** -1 + 2 ** w + v ** w + 1 / (v * v + 1) +
 L = (a + b + c - 4 * s0) ** 2
 """,
     "deep": """\
-# deep: a sum of 3000 terms, deeper than Python's recursion limit
-# autodiff: lr=0.00001 steps=20
+# deep: a sum of 1500 terms, deeper than Python's recursion limit
+# autodiff: lr=0.00001 steps=4
 w = Value(0.0)
-L = sum([(w - k) ** 2 for k in range(3000)])
+L = sum([(w - k) ** 2 for k in range(1500)])
 """,
     "lists": """\
 # lists: parameters made by comprehensions, indexed by range
