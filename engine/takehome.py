@@ -223,6 +223,7 @@ class _Exporter:
                             for n in ast.walk(program.tree))
         self.env: dict[str, _Kind] = {}
         self.int_names: set[str] = set()
+        self.forward_names: set[str] = set()
         self.statements: list[_Statement] = []
         self._check_names()
         if backend == MICROGRAD:
@@ -292,7 +293,10 @@ class _Exporter:
         else:
             role = "forward" if uses_params else "data"
         self._bind(target, value, {})
-        return _Statement(stmt, role, [t.id for t in _target_names(target)])
+        names = [t.id for t in _target_names(target)]
+        if role == "forward":  # computed in the loop: a line that reads it runs there too
+            self.forward_names.update(names)
+        return _Statement(stmt, role, names)
 
     def _loose_value_call(self, node: ast.expr) -> ast.Call | None:
         """A ``Value(...)`` that is not simply an element of the line's (nested) lists."""
@@ -315,9 +319,10 @@ class _Exporter:
         return inner[0] if inner else None
 
     def _reads_params(self, node: ast.expr, local: set[str]) -> bool:
+        """Does the expression read a parameter, or a name the training loop computes?"""
         for n in ast.walk(node):
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in self.env \
-                    and self.env[n.id].has_param():
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and (
+                    n.id in self.forward_names or n.id in self.env and self.env[n.id].has_param()):
                 return True
         return False
 

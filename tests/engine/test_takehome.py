@@ -69,6 +69,15 @@ L = sum([(p - 2 * x) ** 2 for p, x in zip(preds, xs)]) / len(xs)
     # w's gradient adds 1, 1e16 and -1e16: in the app's order 0, after Python's `0 + w` node 1
     "sum-order": "# sum-order\nw = Value(1.0)\nL = sum([w, w * 1e16, w * -1e16])\n",
     "no-parameter": "# no-parameter\nx = 2\nL = x * 3\n",
+    # n is a plain number computed from the parameters' list: k must be computed after it
+    "plain-from-parameters": """\
+# plain-from-parameters
+# autodiff: lr=0.1 steps=30
+ws = [Value(1.0), Value(-2.0)]
+n = len(ws)
+k = n * 2
+L = sum([(w - k) ** 2 for w in ws]) / k
+""",
     "diverges": "# diverges\n# autodiff: lr=1.5 steps=50\nw = Value(0.0)\nL = (w * 1 - 2)**2\n",
 }
 
