@@ -16,7 +16,6 @@ cannot express the same way is a :class:`~engine.language.ProgramError` at its l
 from __future__ import annotations
 
 import ast
-import builtins
 import copy
 import inspect
 import json
@@ -48,6 +47,10 @@ _MICROGRAD_FUNCTIONS = {"relu"}
 _SCRIPT_NAMES = {"Value", "math", "micrograd", "format_number", "report", "finished", "parameters",
                  "params", "names", "alpha", "steps", "tol", "every", "iteration", "first_loss",
                  "grads", "stopped", "error", "param", "final", "program_name", "where", "item"} | set(FUNCTIONS) | {"sum"}
+# Python's built-ins the script calls (tests/engine/test_takehome.py keeps this list complete)
+_PYTHON_NAMES = {"print", "isinstance", "zip", "range", "len", "list", "tuple", "int", "float", "abs",
+                 "max", "all", "iter", "set", "reversed", "ArithmeticError", "ValueError",
+                 "OverflowError", "bool", "str"}
 
 NUM, CONST, PARAM = "num", "const", "param"  # a plain float, a named number's node, a parameter's
 
@@ -236,7 +239,7 @@ class _Exporter:
 
     # --- checks ---------------------------------------------------------------------------------
     def _check_names(self) -> None:
-        reserved = _SCRIPT_NAMES | set(dir(builtins))
+        reserved = _SCRIPT_NAMES | _PYTHON_NAMES
         seen: dict[str, ast.AST] = {}
         for stmt in self.program.tree.body:
             for target in _target_names(stmt.targets[0]):

@@ -296,6 +296,20 @@ def test_what_the_script_cannot_express_is_an_error_at_its_line_and_column(sourc
     assert str(info.value).startswith(f"prog.py:{where[0]}:{where[1]}: error: ")
 
 
+def test_the_script_reserves_every_builtin_it_calls_and_no_other():
+    import builtins
+    loaded = set()
+    for name in ("functions", "lists", "deep", "named-division"):
+        for backend in (takehome.TUTORIAL,) if name in ("functions", "deep") else takehome.BACKENDS:
+            tree = ast.parse(takehome.script(program_of(name), backend=backend))
+            loaded |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and hasattr(builtins, n.id)}
+    assert loaded - {"sum", "abs"} <= takehome._PYTHON_NAMES
+    # an ordinary name that happens to be a built-in the script never calls is the program's
+    namespace, _ = run_parts([takehome.script(parse("input = 2\nid = Value(1.0)\nL = (id * input) ** 2\n",
+                                                    "p"))])
+    assert namespace["input"] == 2
+
+
 def test_a_program_that_does_not_run_is_its_own_error():
     with pytest.raises(ProgramError, match="log"):
         takehome.script(parse("w = Value(0.0)\nL = log(w)\n", "p"))
