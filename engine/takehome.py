@@ -228,11 +228,17 @@ class _Exporter:
         self.int_names: set[str] = set()
         self.forward_names: set[str] = set()
         self.statements: list[_Statement] = []
+        # Found while rewriting: a power whose exponent may be trained (``a ** b``), and a power
+        # the tutorial's rule cannot take (not by a positive whole number). From the syntax, not
+        # only the loss's graph: a line the loss does not use still runs.
+        self.trained_power = "**" in self.ops
+        self.guarded_power = self.divides
         self._check_names()
-        if backend == MICROGRAD:
-            self._check_micrograd()
         for stmt in program.tree.body:
             self.statements.append(self._classify(stmt))
+        self.code = {id(st.node): self.code_of(st.node) for st in self.statements}
+        if backend == MICROGRAD:
+            self._check_micrograd()
 
     def fail(self, node: ast.AST, message: str) -> ProgramError:
         return error_at(self.program.source, self.program.name, node, message)
@@ -255,8 +261,9 @@ class _Exporter:
                                       f"training loop's, or a Python built-in); rename it")
 
     def _check_micrograd(self) -> None:
-        lacking = sorted(({op for op in self.ops if not op.startswith("**") or op == "**"}
-                          - _MICROGRAD_OPS) | (set(self.functions) - _MICROGRAD_FUNCTIONS))
+        lacking = sorted(({op for op in self.ops if not op.startswith("**")} - _MICROGRAD_OPS)
+                         | (set(self.functions) - _MICROGRAD_FUNCTIONS)
+                         | ({"**"} if self.trained_power else set()))
         if not lacking:
             if self.depth > RECURSION_SAFE_DEPTH:
                 raise TakeHomeError(f"micrograd's backward() is recursive and this program's graph "
@@ -470,7 +477,7 @@ class _Exporter:
         methods = [_INIT, _ADD, _MUL, self._pow_method(), _HELPERS]
         if self.divides:
             methods.append(_DIV)
-        if "**" in self.ops:
+        if self.trained_power:
             methods.append(_RPOW)
         wanted = set(self.functions) | {op for op in self.ops if op in _FUNCTION_METHODS}
         for name in sorted(wanted, key=list(_FUNCTION_METHODS).index):
@@ -480,10 +487,8 @@ class _Exporter:
         return Part("Everything in a node", _NODE_MARKDOWN, code)
 
     def _pow_method(self) -> str:
-        exponents = [op[2:] for op in self.ops if op.startswith("**") and op != "**"]
-        simple = all(re.fullmatch(r"[1-9][0-9]*", e) for e in exponents) and not self.divides
-        body = _POW_SIMPLE if simple else _POW_GUARDED
-        if "**" in self.ops:
+        body = _POW_GUARDED if self.guarded_power else _POW_SIMPLE
+        if self.trained_power:
             body = _POW_VALUE_BRANCH + body
         return _POW_HEAD + body
 
@@ -514,7 +519,7 @@ class _Exporter:
         lines = [helpers + "\n"] if helpers else []
         for st in self.statements:
             if st.role != "forward":
-                lines.append(self.code_of(st.node))
+                lines.append(self.code[id(st.node)])
                 if st.node is self.statements[-1].node and not self.loss_has_param:
                     lines.append(_wrap_loss(self.program.loss_name))
         lines.append("")
@@ -545,7 +550,7 @@ class _Exporter:
         forward = []
         for st in self.statements:
             if st.role == "forward":
-                forward.append(self.code_of(st.node))
+                forward.append(self.code[id(st.node)])
                 if st.node is self.statements[-1].node and not self.loss_has_param:
                     forward.append(_wrap_loss(loss))
         if not forward:
@@ -614,8 +619,15 @@ class _Rewriter(ast.NodeTransformer):
                                         "numbers or named ones (the app computes the two a little "
                                         "differently); give the numbers one kind")
             # the app divides a named number as a node does: a * b**-1, not a / b
+            self.x.guarded_power = True
             inverse = ast.BinOp(node.right, ast.Pow(), ast.UnaryOp(ast.USub(), ast.Constant(1)))
             return ast.BinOp(node.left, ast.Mult(), inverse)
+        if isinstance(node.op, ast.Pow):
+            if PARAM in self.x.kind(node.right, self.local).scalars:
+                self.x.trained_power = True
+            number = _int_literal(node.right)
+            if number is None or number < 1:
+                self.x.guarded_power = True
         self.generic_visit(node)
         return node
 
