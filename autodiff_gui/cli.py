@@ -347,8 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "or the program as a standalone .py script or .ipynb notebook")
     p.add_argument("program", help=prog_help)
     p.add_argument("-o", "--output", required=True, help="the file to write; its extension picks the format")
-    p.add_argument("--steps", type=int, default=0, help="training steps before the snapshot (default 0)")
-    p.add_argument("--lr", type=float, help="learning rate for those steps")
+    p.add_argument("--steps", type=int, default=0, help="training steps before the snapshot (default 0); "
+                   "for .py/.ipynb, the script's step cap (default: the program's)")
+    p.add_argument("--lr", type=float, help="learning rate for those steps (and the script's)")
     p.add_argument("--backward-step", type=int, metavar="K",
                    help="freeze at the K-th chain-rule multiplication of the backward pass "
                         "(1 is the first; 0 is the seed dL/dL = 1), with its highlight and formula")

@@ -735,16 +735,19 @@ def _printable(text: str) -> str:
 
 
 def _comment(markdown: str) -> list[str]:
+    """Markdown as comment lines of at most 96 columns: paragraphs and "- " items kept apart."""
     out = []
     for paragraph in markdown.split("\n\n"):
-        text = " ".join(line.strip() for line in paragraph.splitlines())
-        words, line = text.split(), "#"
-        for word in words:
-            if len(line) + 1 + len(word) > 96:
-                out.append(line)
-                line = "#"
-            line += " " + word
-        out.append(line)
+        items = re.split(r"\n(?=- )", paragraph)
+        for item in items:
+            words = re.findall(r"[^\s`]*`[^`]*`\S*|\S+", item.replace("**", ""))  # `code` kept whole
+            line, indent = "#", "#  " if item.startswith("- ") else "#"
+            for word in words:
+                if len(line) + 1 + len(word) > 96:
+                    out.append(line)
+                    line = indent
+                line += " " + word
+            out.append(line)
         out.append("#")
     return out[:-1]
 
@@ -1061,25 +1064,27 @@ else:
 _NODE_MARKDOWN = """\
 A node is a special kind of "number" that not only has a value and performs operations with other \
 "numbers", but also stores the information needed to compute the gradients during the backward \
-pass. A node keeps track of: its current value (`data`), computed during the forward pass; its \
-"global" gradient (`grad`), the derivative of the loss with respect to the node, calculated during \
-the backward pass; its dependencies (`_children`), the nodes from which it was computed; and its \
-local gradients (`_local_grads`), the derivatives of this node with respect to its inputs, \
+pass. Therefore, a node keeps track of:
+
+- its current value (`data`): computed during the forward pass;
+- its "global" gradient (`grad`): the derivative of the loss with respect to the node, calculated \
+during the backward pass;
+- its dependencies (`_children`): the nodes from which it was computed;
+- its local gradients (`_local_grads`): the derivatives of this node with respect to its inputs, \
 computed during the forward pass and stored for the backward pass.
 
-Each operation is a forward step: it returns a new Value node with its value, dependencies and \
-local gradients (just the operations this program uses are here). `backward()` does two steps: \
-a topological sort puts every node after all its dependencies, then the chain rule is applied \
-in reverse order, `child.grad += local_grad * v.grad`: each global gradient is the global \
-gradient of the step above times a local gradient, and `+=` adds up the paths of a node used \
-in several places."""
+Performing an operation corresponds to a forward step: it returns a new Value node with its value, \
+dependencies and local gradients (here, just the operations this program uses). `backward()` has \
+two steps: a topological sort arranges all the nodes so that each appears after its dependencies, \
+then the chain rule is applied in reverse order, `child.grad += local_grad * v.grad`. The `+=` \
+adds up the paths of a node used in several places."""
 
 _MICROGRAD_MARKDOWN = """\
-This version runs on Karpathy's micrograd (`pip install micrograd`): `from micrograd.engine import \
-Value`, imported at the top. It is the same algorithm as the tutorial's node: each node keeps its \
-`data`, its `grad` and its children (`_prev`); instead of storing its local gradients it keeps a \
-small `_backward` function that does `child.grad += local_grad * out.grad` for each child, and \
-`backward()` runs them in reverse topological order."""
+This version runs on Karpathy's micrograd (`pip install micrograd`), imported below, instead of \
+the tutorial's class. It is the same algorithm: each node keeps its `data`, its `grad` and its \
+children (`_prev`); instead of storing its local gradients it keeps a small `_backward` function \
+that does `child.grad += local_grad * out.grad` for each child, and `backward()` runs them in \
+reverse topological order."""
 
 _PRINT_MARKDOWN = """\
 Helpers that print each iteration the way `autodiff train` does (six significant digits), and \
@@ -1091,11 +1096,15 @@ The program's lines that do not change while it trains: its data, its named numb
 parameters, each `Value(...)` made once here so that the updates below can change its `data`."""
 
 _LOOP_MARKDOWN = """\
-Step 1. Forward pass: compute the loss from the current parameters, each operation a node that \
-also stores its local gradients. Step 2. Backward pass: start with the "seed" gradient dL/dL = 1 \
-and apply the chain rule in reverse order (the gradients are zeroed first, or they would add up \
-across iterations). Step 3. Weight update: gradient descent, w_new = w_old - alpha · dL/dw, \
-against the direction of the gradient. The process (step 1 to step 3) is repeated until \
+**Step 1. Forward pass**: compute the loss from the current parameters; each operation makes a \
+node that also stores its local gradients.
+
+**Step 2. Backward pass**: starting with the "seed" gradient dL/dL = 1, apply the chain rule in \
+reverse order to compute the global gradient of every node (the gradients are zeroed first, or \
+they would add up across iterations).
+
+**Step 3. Weight update**: gradient descent, w_new = w_old - alpha · dL/dw: descend in the \
+opposite direction of the gradient. The process (step 1 to step 3) is repeated until \
 convergence."""
 
 _END_MARKDOWN = """\
