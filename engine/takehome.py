@@ -46,7 +46,8 @@ _MICROGRAD_FUNCTIONS = {"relu"}
 # The script's own names: a program may not rebind them (nor Python's built-ins it calls)
 _SCRIPT_NAMES = {"Value", "math", "micrograd", "format_number", "report", "finished", "parameters",
                  "params", "names", "alpha", "steps", "tol", "every", "iteration", "first_loss",
-                 "grads", "stopped", "error", "param", "final", "program_name", "where", "item"} | set(FUNCTIONS) | {"sum"}
+                 "grads", "stopped", "error", "param", "final", "program_name", "where", "item",
+                 "sum"} | set(FUNCTIONS)
 # Python's built-ins the script calls (tests/engine/test_takehome.py keeps this list complete)
 _PYTHON_NAMES = {"print", "isinstance", "zip", "range", "len", "list", "tuple", "int", "float", "abs",
                  "max", "all", "iter", "set", "reversed", "ArithmeticError", "ValueError",

@@ -304,6 +304,16 @@ def test_the_script_reserves_every_builtin_it_calls_and_no_other():
             tree = ast.parse(takehome.script(program_of(name), backend=backend))
             loaded |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and hasattr(builtins, n.id)}
     assert loaded - {"sum", "abs"} <= takehome._PYTHON_NAMES
+    # and every name the script binds at its top level, but the program's own
+    for name in ("functions", "lists", "network"):
+        program = program_of(name)
+        tree = ast.parse(takehome.script(program))
+        own = {n.id for n in ast.walk(program.tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        bound |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        inside = {n.id for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.ListComp, ast.GeneratorExp))
+                  for n in ast.walk(f) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        assert (bound - own - inside) | {"math"} <= takehome._SCRIPT_NAMES
     # an ordinary name that happens to be a built-in the script never calls is the program's
     namespace, _ = run_parts([takehome.script(parse("input = 2\nid = Value(1.0)\nL = (id * input) ** 2\n",
                                                     "p"))])
