@@ -72,9 +72,10 @@ class Settings:
     origin: str = ""  # " (as the program suggests)" as `autodiff train` says it, or ""
 
 
-def default_every(program: Program) -> int:
+def default_every(program: Program, steps: int) -> int:
     """How often the script prints an iteration by default: the program's ``every`` setting,
-    else every iteration, the rule ``autodiff train`` follows (one place to change both)."""
+    else every iteration — the rule ``autodiff train`` follows today. ``steps`` is there for a
+    rule that depends on the run's length; make ``autodiff train`` use this same function."""
     return int(program.settings.get("every", 1))
 
 
@@ -88,7 +89,7 @@ def settings_for(program: Program, lr: float | None = None, steps: int | None = 
     lr = float(lr if lr is not None else program.settings.get("lr", DEFAULT_LR))
     steps = int(steps if steps is not None else program.settings.get("steps", DEFAULT_STEPS))
     tol = float(tol if tol is not None else program.settings.get("tol", DEFAULT_TOL))
-    every = int(every if every is not None else default_every(program))
+    every = int(every if every is not None else default_every(program, steps))
     if not (lr > 0 and math.isfinite(lr)):
         raise TakeHomeError(f"the learning rate must be a positive number, not {format_number(lr)}")
     if steps < 0:
