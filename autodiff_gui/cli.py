@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from autodiff_gui import __version__
-from engine import explain, formats
+from engine import explain, formats, takehome
 from engine.explain import format_number
 from engine.files import ProgramFileError, atomic_write, describe_os_error, read_program_file
 from engine.graph import GraphSnapshot, backward_steps, forward_steps
@@ -208,25 +208,11 @@ def _training_error(program: Program, trainer: Trainer) -> str:
     return f"autodiff: {trainer.message}"
 
 
-#: ``--every`` by default shows at most about this many progress lines.
-PROGRESS_LINES = 20
 #: ``--json`` keeps at most this many iterations; a longer run is thinned as the window's History
 #: thins one (every 2nd, then every 4th, …), and the JSON says so.
 MAX_JSON_STEPS = 10_000
 
 
-def _default_every(steps: int) -> int:
-    """A round stride (1, 2, 5, 10, 20, 50, …) that prints at most about PROGRESS_LINES lines."""
-    target = max(1, math.ceil(steps / PROGRESS_LINES))
-    stride = 1
-    while stride < target:
-        stride = _next_round(stride)
-    return stride
-
-
-def _next_round(stride: int) -> int:
-    digits = str(stride)
-    return stride * 5 // 2 if digits[0] == "2" else stride * 2
 
 
 class _Thinned:
@@ -270,7 +256,7 @@ def _train_options(program: Program, args: argparse.Namespace) -> tuple[float, i
     elif "every" in program.settings:
         every = program.settings["every"]
     else:
-        every = 1 if args.json else _default_every(steps)
+        every = 1 if args.json else takehome.default_every(program, steps)
     return lr, steps, tol, every
 
 
@@ -365,13 +351,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.output)
     suffix = out.suffix.lower()
-    known = sorted(set(formats.TEXT_FORMATS) | set(IMAGE_FORMATS))
+    known = sorted(set(formats.TEXT_FORMATS) | set(IMAGE_FORMATS) | set(takehome.SUFFIXES))
     if suffix not in known:
         raise UserError(f"{args.output} has no extension the app knows; use one of "
                         f"{', '.join(known)}")
     if out.is_dir():
         raise UserError(f"cannot write {args.output}: it is a folder")
     program = load_program(args.program)
+    if suffix in takehome.SUFFIXES:
+        return _export_takehome(program, out, args)
+    if args.backend != takehome.TUTORIAL:
+        raise UserError("--with applies to .py and .ipynb exports only")
     if suffix in IMAGE_FORMATS:
         refuse_undrawable(program, args.output)
     lr, steps = _settings(program, argparse.Namespace(lr=args.lr, steps=args.steps or 0))
@@ -411,6 +401,19 @@ def refuse_undrawable(program: Program, output: str) -> None:
         raise UserError(f"cannot draw {output}: the graph has {nodes:,} nodes and an image "
                         f"export draws at most {MAX_DRAWN_NODES:,}; export .dot, .mmd or .json "
                         f"instead")
+
+
+def _export_takehome(program: Program, out: Path, args: argparse.Namespace) -> int:
+    """A standalone script or notebook that trains the program as the tutorial does (``--steps``
+    there is its step cap, else the program's)."""
+    try:
+        takehome.write(program, out, lr=args.lr, steps=args.steps or None, backend=args.backend)
+    except takehome.TakeHomeError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(describe_os_error(out, exc)) from None
+    print(f"wrote {out}")
+    return EXIT_OK
 
 
 def _graph_at(ev, backward_step: int | None) -> GraphSnapshot:
@@ -492,17 +495,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("export", help="write the graph as .dot, .mmd, .json, .svg, .png or .pdf")
+    p = sub.add_parser("export", help="write the graph as .dot, .mmd, .json, .svg, .png or .pdf, "
+                                      "or the program as a standalone .py script or .ipynb notebook")
     p.add_argument("program", help=prog_help)
     p.add_argument("-o", "--output", required=True, help="the file to write; its extension picks the format")
-    p.add_argument("--steps", type=int, default=0, help="training steps before the snapshot (default 0)")
-    p.add_argument("--lr", type=float, help="learning rate for those steps")
+    p.add_argument("--steps", type=int, default=0, help="training steps before the snapshot (default 0); "
+                   "for .py/.ipynb, the script's step cap (default: the program's)")
+    p.add_argument("--lr", type=float, help="learning rate for those steps (and the script's)")
     p.add_argument("--backward-step", type=int, metavar="K",
                    help="freeze at the K-th chain-rule multiplication of the backward pass "
                         "(1 is the first; 0 is the seed dL/dL = 1), with its highlight and formula")
     p.add_argument("--width", type=int, metavar="PX", help="PNG width in pixels")
     p.add_argument("--scale", type=float, metavar="S", help="PNG scale (default 1; 2 for slides)")
     p.add_argument("--transparent", action="store_true", help="PNG with a transparent background")
+    p.add_argument("--with", dest="backend", choices=takehome.BACKENDS, default=takehome.TUTORIAL,
+                   help="for .py/.ipynb: whose Value the script runs on (default: the tutorial's, "
+                        "written into the script; micrograd: `from micrograd.engine import Value`)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("presets", help="list the shipped example programs")
