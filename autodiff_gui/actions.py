@@ -65,6 +65,9 @@ def build_actions(w: MainWindow) -> None:
                               "Save every iteration or multiplication as numbered frames and a GIF")
     w.export_plot_action = _action(w, "Export &loss plot…", c.export_plot_dialog, None,
                                    "Save the loss and parameter plots as PNG or SVG")
+    w.export_script_action = _action(w, "Export as &Python script…", c.export_script_dialog, None,
+                                     "The program, the tutorial's Value class and its training "
+                                     "loop in one script that runs with a bare python3")
     w.export_csv_action = _action(w, "Export run &history (CSV)…", c.export_csv_dialog, None,
                                   "Iteration, learning rate, loss, each parameter and its gradient")
     # Space and Right only reach these when the focus is not in a text or number field: those
@@ -97,7 +100,7 @@ def build_actions(w: MainWindow) -> None:
     w.recent_menu = file_menu.addMenu("Open &Recent")
     file_menu.addSeparator()
     file_menu.addActions([w.export_action, w.copy_action, w.record_action, w.export_plot_action,
-                          w.export_csv_action])
+                          w.export_csv_action, w.export_script_action])
     file_menu.addSeparator()
     file_menu.addAction(w.quit_action)
     run_menu = menu.addMenu("&Run")

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog
 
-from engine.files import atomic_write, describe_os_error
+from engine.files import ProgramFileError, atomic_write, describe_os_error, read_program_file
 from engine.formats import records_to_csv
+from engine import takehome
 from engine.language import ProgramError, parse
 from engine.presets import preset
 
@@ -78,11 +79,10 @@ class Commands(QObject):
 
     def load_file(self, path: str | Path) -> bool:
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.error_dialog("Cannot open the program",
-                              f"Cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
+        try:  # a folder, a FIFO or a device is refused at once, never read forever
+            text = read_program_file(path)
+        except ProgramFileError as exc:
+            self.error_dialog("Cannot open the program", str(exc))
             return False
         self.file_path = path
         try:
@@ -177,6 +177,30 @@ class Commands(QObject):
                                               "PNG image (*.png);;SVG image (*.svg)")
         if path:
             self.export_plot(path)
+
+    def export_script(self, path: str | Path) -> bool:
+        """The program as a standalone script (or notebook, by the suffix) in the tutorial's own
+        code, trained at the rate in the window."""
+        program = self.w.session.program
+        if program is None:
+            return False
+
+        def write(p: Path) -> str:
+            try:
+                takehome.write(program, p, lr=self.w.lr_control.lr())
+            except (ProgramError, takehome.TakeHomeError) as exc:
+                raise ExportError(str(exc)) from None
+            return f"Wrote {p}: run it with python3 {p.name}" if p.suffix == ".py" else f"Wrote {p}"
+
+        return self._save("Cannot export the program", Path(path), write)
+
+    def export_script_dialog(self) -> None:
+        name = Path(self.w.editor.current_name()).stem or "loss"
+        path, _ = QFileDialog.getSaveFileName(self.w, "Export as a Python script",
+                                              str(self.last_dir() / f"{name}.py"),
+                                              "Python script (*.py);;Jupyter notebook (*.ipynb)")
+        if path:
+            self.export_script(path)
 
     def record_run(self, folder: str | Path, mode: str = ITERATIONS, count: int = 30,
                    gif: bool = True) -> list[Path]:

@@ -240,3 +240,16 @@ def test_a_pdf_page_is_cropped_to_the_drawing(window):
     width, height = float(box.group(1)), float(box.group(2))
     rect = window.scene.sceneRect()
     assert width / height == pytest.approx(rect.width() / rect.height(), rel=0.01)
+
+
+def test_the_program_goes_home_as_a_script_that_runs_on_a_bare_python(window, tmp_path):
+    import subprocess
+    import sys
+    out = tmp_path / "loss.py"
+    assert window.commands.export_script(out)
+    text = out.read_text(encoding="utf-8")
+    assert "child.grad += local_grad * v.grad" in text and "import math" in text
+    run = subprocess.run([sys.executable, "-I", str(out)], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "converged" in run.stdout and "w = 2" in run.stdout
