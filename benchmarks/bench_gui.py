@@ -75,7 +75,7 @@ def window_run(seconds: float) -> tuple[float, float, int]:
     from autodiff_gui.window import MainWindow
     from autodiff_gui.worker import SPEEDS
     configure_interpreter()  # as the app's entry point does
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # must stay alive
     settings = QSettings(os.devnull, QSettings.Format.IniFormat)
     w = MainWindow(settings=settings)
     w.engine.tolChanged.emit(-1.0)  # never converge: run flat out for the whole measurement

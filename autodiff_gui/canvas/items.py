@@ -280,7 +280,8 @@ class Banner(QGraphicsObject):
                          self.title)
         painter.setPen(t.text)
         painter.setFont(_font(12, bold=True, mono=True))
-        painter.drawText(QRectF(12, 22, self.width - 24, 28), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+        painter.drawText(QRectF(12, 22, self.width - 24, 28),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          _elide(self.text, _font(12, True, True), self.width - 24))
 
 

@@ -285,10 +285,11 @@ def _chain_page(m: Moment, step: ChainRuleStep) -> TourPage:
                            f"only the first of its {step.contributions} contributions; the engine "
                            "will add the others when it reaches them."))
         else:
+            total = f"{num(step.child_grad_before)} + {paren(step.product)} = {num(step.child_grad_after)}"
             text.append(_p(f"{_esc(child.name)} was already reached by another path "
                            f"({_code(f'{target} = {num(step.child_grad_before)}')}), so the engine "
                            f"adds this path's {_esc(num(step.product))}: "
-                           f"{_code(f'{num(step.child_grad_before)} + {paren(step.product)} = {num(step.child_grad_after)}')}"
+                           f"{_code(total)}"
                            f". That is why the loop says {_code('child.grad +=')}, not "
                            f"{_code('=')}: with {_code('=')} the earlier path would be lost."))
             if step.contribution == step.contributions:

@@ -491,7 +491,7 @@ def sum_hints(sums: list, places: dict[int, str]) -> dict[int, str]:
         if template is None:  # a loop name shadows an outer one: substitute in the tree
             text = explain.source_text(_compact(_Places(env, places).visit(copy.deepcopy(node))))
         else:
-            text = _IDENTIFIER.sub(lambda m: _stands_for(m.group(), env, places), template)
+            text = _IDENTIFIER.sub(lambda m: _stands_for(m.group(), env, places), template)  # noqa: B023 (used at once)
         n = len(partials) + 1
         for k, partial in enumerate(partials, start=2):
             if isinstance(partial, Value) and not partial.label and id(partial) not in hints:

@@ -28,7 +28,7 @@ FLOAT_FUNCTIONS = {
 SMALL_CONSTANTS = st.sampled_from(["1", "2", "3", "0.5", "1.5", "-1", "-2.5", "0.25"])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def expression(names, depth):
     """Source text of a random expression over ``names`` (a tuple)."""
     leaf = st.one_of(st.sampled_from(names), st.sampled_from(names), SMALL_CONSTANTS)
@@ -48,7 +48,8 @@ def expression(names, depth):
         st.builds(lambda a: f"({a})**0.5", positive),
         st.builds(lambda a, b: f"({a})**({b})", positive, sub),  # Value ** Value when b is trained
         st.builds(lambda e: f"-({e})", sub),
-        st.builds(lambda f, e: f"{f}({e})", st.sampled_from(["exp", "tanh", "sigmoid", "relu", "sin", "cos", "abs"]), sub),
+        st.builds(lambda f, e: f"{f}({e})",
+                  st.sampled_from(["exp", "tanh", "sigmoid", "relu", "sin", "cos", "abs"]), sub),
         st.builds(lambda f, e: f"{f}({e})", st.sampled_from(["log", "sqrt"]), positive),
     )
 

@@ -157,7 +157,7 @@ def test_tour_works_for_every_preset(tour, name):
     assert "Step" not in text or True  # every page rendered to text without error
     loss = m.after.nodes[m.after.root].name
     assert f"d{loss}/d{loss} = 1" in text
-    for name_, value, new in zip(m.param_names[:3], m.values, m.next_values):
+    for name_ in m.param_names[:3]:
         assert f"{name_} ← {name_} - α" in text
 
 

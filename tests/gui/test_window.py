@@ -136,7 +136,8 @@ def test_divergence_ends_the_run_with_an_explanation_and_finite_plots(qtbot, win
     assert status == "diverged"
     assert "diverging" in message and "above 2/2 = 1 diverges" in message
     assert len(window.records) < 40
-    for plot in window.curves.findChildren(type(window.curves.loss_plot)) if hasattr(window.curves, "loss_plot") else []:
+    plots = window.curves.findChildren(type(window.curves.loss_plot)) if hasattr(window.curves, "loss_plot") else []
+    for plot in plots:
         for r in plot.getPlotItem().viewRange():
             assert all(math.isfinite(v) for v in r)
 
