@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .window import MainWindow
 
 MAX_RECENT = 8
+COPY_MAX_SIDE = 4096  # pixels: a clipboard image of a big graph stays small and quick
 
 
 class Commands(QObject):
@@ -149,7 +150,15 @@ class Commands(QObject):
             self.export_snapshot(dialog.path(), dialog.options())
 
     def copy_snapshot(self) -> None:
-        image = render_image(self.w.scene, ImageOptions(scale=2.0))
+        """The canvas at twice its size, but never past COPY_MAX_SIDE pixels a side: a big graph
+        at 2x is hundreds of MB and seconds of a frozen window (or past what an image can be)."""
+        rect = self.w.scene.sceneRect()
+        scale = min(2.0, COPY_MAX_SIDE / max(1.0, rect.width(), rect.height()))
+        try:
+            image = render_image(self.w.scene, ImageOptions(scale=scale))
+        except ExportError as exc:
+            self.error_dialog("Cannot copy the snapshot", str(exc))
+            return
         QApplication.clipboard().setImage(image)
         self.w.statusBar().showMessage("Copied the canvas to the clipboard", 3000)
 

@@ -220,7 +220,11 @@ class Session(QObject):
                                  moment=m, graph=m.before, redraw=True))
 
     # --- records in -----------------------------------------------------------------------------
-    def _on_graph_reset(self, graph: GraphSnapshot | None) -> None:
+    def _on_graph_reset(self, graph: GraphSnapshot | None, program: Program | None = None) -> None:
+        if program is not None and program is not self.program:
+            # the reset of an earlier program (a run that restarted it, queued before the load):
+            # its records may still follow, so the wait for the new program's reset goes on
+            return
         self._new, self._new_graph = [], None  # records of the run that was reset
         self._frame.stop()
         self._awaiting_reset = False

@@ -59,7 +59,8 @@ class RunState:
 
 class EngineWorker(QObject):
     # --- records out (queued to the GUI thread) ---
-    graphReset = Signal(object)  # GraphSnapshot after a forward pass, gradients not yet computed
+    # GraphSnapshot after a forward pass, gradients not yet computed; and the Program it is of
+    graphReset = Signal(object, object)
     iterationStarted = Signal(object)  # IterationStart: a step-by-step iteration begins
     forwardStep = Signal(object)  # ForwardStep
     chainRuleStep = Signal(object)  # ChainRuleStep
@@ -116,7 +117,7 @@ class EngineWorker(QObject):
             self.failed.emit(str(exc))
             return
         # the forward pass at the starting values: values known, gradients not yet
-        self.graphReset.emit(evaluate(self._program, self._trainer.values).snapshot())
+        self.graphReset.emit(evaluate(self._program, self._trainer.values).snapshot(), self._program)
         self._emit_state()
 
     @Slot(float)

@@ -73,6 +73,10 @@ class LedgerPanel(QWidget):
                 and self.moment.values == moment.values and self.moment.program is moment.program)
         self.moment = moment
         self._updating = True
+        # the columns fit their contents once, after the rows are filled: sized at every cell, a
+        # pass of hundreds of multiplications took tens of seconds in the window's scroll area
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         try:
             if not same:
                 rows = ledger_rows(moment)
@@ -85,6 +89,7 @@ class LedgerPanel(QWidget):
                         self.table.setItem(r, c, item)
             self._shade(moment)
         finally:
+            header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
             self._updating = False
 
     def rows(self) -> list[tuple[str, ...]]:
