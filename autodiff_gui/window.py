@@ -405,6 +405,9 @@ class MainWindow(QMainWindow):
             self.settings.setValue("speed", self.speed_control.speed())
             self.settings.sync()
         self.shutdown()
+        if self._frozen:  # what showEvent froze becomes collectable again: else a closed
+            gc.unfreeze()  # window's cycles (its plots' menus, its widgets) would live for ever
+            self._frozen = False
         super().closeEvent(event)
 
     def shutdown(self) -> None:

@@ -1,0 +1,112 @@
+"""Windows opened and closed in one process, each while a full-speed run is going: nothing may
+outlive its window. A learner's session opens one window, but the app's own tests, a notebook or
+a teacher's script open many; a leak of a thread, an engine process, a timer or a few thousand
+objects per window would show here long before it showed anywhere else.
+
+Counted after each window is closed and deleted: running QThreads, engine child processes,
+QTimers and QObjects alive (the Python side of every Qt object the app made), top-level widgets,
+and the process's resident memory (/proc/self/statm).
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+from collections import Counter
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, QTimer
+from PySide6.QtWidgets import QApplication
+
+WINDOWS = 30
+WARM_UP = 3  # the first windows fill caches that last the process (fonts, imports, pyqtgraph)
+RSS_GROWTH_MB = 100
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def engine_processes() -> list:
+    return [p for p in multiprocessing.active_children() if p.name == "autodiff-engine"]
+
+
+def qt_objects() -> Counter:
+    """The live Qt objects, by class: every top-level widget and the application, and all their
+    descendants (a widget's timers, actions, layouts; the engine's worker and thread)."""
+    found: Counter = Counter()
+    roots = [QCoreApplication.instance(), *QApplication.topLevelWidgets()]
+    for root in roots:
+        for obj in [root, *root.findChildren(QObject)]:
+            found[type(obj).__name__] += 1
+    return found
+
+
+def census() -> dict[str, int]:
+    objects = qt_objects()
+    running = 0
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, QThread) and obj.isRunning():
+                running += 1
+        except RuntimeError:
+            continue
+    return {"running QThreads": running, "engine processes": len(engine_processes()),
+            "QTimers": objects["QTimer"], "QObjects": sum(objects.values()),
+            "widgets": len(QApplication.allWidgets()),
+            "top-level widgets": len(QApplication.topLevelWidgets())}
+
+
+def open_run_close(qtbot, settings) -> int:
+    """One window, a full-speed run on it until the engine process has sent iterations, then
+    closed mid-run and deleted. Returns the engine process's pid."""
+    from autodiff_gui.window import MainWindow
+    from autodiff_gui.worker import SPEEDS
+
+    w = MainWindow(settings=settings)
+    w.persist_settings = False
+    w.engine.tolChanged.emit(-1.0)  # never converges: the run is still going when it closes
+    with qtbot.waitSignal(w.graphShown, timeout=10000):
+        w.load_default()
+    w.show()
+    w.speed_control.set_speed(len(SPEEDS) - 1)
+    with qtbot.waitSignal(w.iterationsShown, timeout=20000):
+        w.toggle_run()
+    qtbot.waitUntil(lambda: w.session.engine_pid is not None, timeout=20000)
+    with qtbot.waitSignal(w.iterationsShown, timeout=20000):
+        pass  # iterations from the engine process, not only the thread's first slice
+    assert w.state.running
+    pid = w.session.engine_pid
+    w.close()
+    w.deleteLater()  # (and the Python side goes with this function's frame)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    return pid
+
+
+def test_thirty_windows_each_closed_mid_run_leave_nothing_behind(qtbot, settings):
+    QTimer()  # the timer class is loaded before the census, so the first count is like the rest
+    gc.collect()
+    start_mb = rss_mb()
+    pids: list[int] = []
+    rss: list[float] = []
+    counts: list[dict[str, int]] = []
+    for _ in range(WINDOWS):
+        pids.append(open_run_close(qtbot, settings))
+        gc.collect()
+        counts.append(census())
+        rss.append(rss_mb())
+        now = counts[-1]
+        assert now["running QThreads"] == 0, f"window {len(counts)}: {now}"
+        assert now["engine processes"] == 0, f"window {len(counts)}: {now}"
+    grown_mb = rss_mb() - start_mb
+    assert len(set(pids)) == WINDOWS  # each window ran its own engine process, and it ended
+    settled = counts[WARM_UP - 1]
+    growth = {k: counts[-1][k] - settled[k] for k in settled}
+    assert all(v <= 0 for v in growth.values()), (
+        f"grew from window {WARM_UP} to {WINDOWS}: {growth}\n"
+        + "\n".join(f"{i + 1}: {c}" for i, c in enumerate(counts)))
+    assert grown_mb < RSS_GROWTH_MB, f"RSS grew {grown_mb:.0f} MB over {WINDOWS} windows"
+    print(f"{WINDOWS} windows: RSS {start_mb:.0f} -> {start_mb + grown_mb:.0f} MB (after window "
+          f"{WARM_UP}: {rss[WARM_UP - 1]:.0f} MB); after window "
+          f"{WARM_UP}: {settled}; after the last: {counts[-1]}")
