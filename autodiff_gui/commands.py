@@ -8,6 +8,8 @@ sentence in a dialog, and success into a status message. Files are always writte
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -256,10 +258,14 @@ class Commands(QObject):
         return Path(recent[0]).parent if recent else Path.home()
 
     def recent_files(self) -> list[str]:
+        """The remembered programs, newest first; what is no path, or is now a folder, a FIFO or
+        a device (a hand-edited or stale settings file), is left out."""
         value = self.w.settings.value("recent", [])
         if isinstance(value, str):
             value = [value]
-        return [str(v) for v in (value or [])]
+        if not isinstance(value, (list, tuple)):
+            return []
+        return [v for v in value if isinstance(v, str) and _may_be_a_program(v)]
 
     def add_recent(self, path: Path) -> None:
         resolved = str(path.resolve())
@@ -280,3 +286,17 @@ class Commands(QObject):
         name = self.file_path.name if self.file_path else self.w.editor.current_name()
         # the desktop appends the application's name (" — Autodiff GUI") itself
         self.w.setWindowTitle(f"{name} — Autodiff and backprop, step by step")
+
+
+def _may_be_a_program(path: str) -> bool:
+    """An absolute path (the list holds resolved ones) to a regular file, or to one that is gone
+    for now (a drive not mounted); never a folder, a FIFO or a device (stat opens nothing, so a
+    FIFO cannot block)."""
+    if not os.path.isabs(path):
+        return False
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):  # no access, a name too long, a NUL byte
+        return False

@@ -107,7 +107,7 @@ class SpeedControl(QWidget):
         row.addWidget(self.name)
         self.slider.valueChanged.connect(self._changed)
         self.slider.setValue(speed)
-        self._changed(speed)
+        self._changed(self.slider.value())  # the slider's range bounds a speed out of range
 
     def speed(self) -> int:
         return self.slider.value()

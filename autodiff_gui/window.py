@@ -11,6 +11,7 @@ The window's actions are built in :mod:`.actions`, its file and export commands 
 from __future__ import annotations
 
 import gc
+import math
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRect, QSettings, QSize, Qt, QTimer, Signal
@@ -29,7 +30,7 @@ from .actions import build_actions
 from .canvas.scene import GraphScene
 from .canvas.view import GraphView
 from .commands import Commands
-from .controls import CapControl, LearningRateControl, SpeedControl
+from .controls import LR_MAX, LR_MIN, CapControl, LearningRateControl, SpeedControl
 from .editor.panel import EditorPanel
 from .export import ImageOptions
 from .flow import FlowLayout, WrappingTabs
@@ -47,11 +48,12 @@ from .theme import follow_palette
 from .recording import ITERATIONS
 from .session import Session
 from .timeline import Timeline
-from .worker import DEFAULT_CAP, DEFAULT_SPEED, RunState
+from .worker import DEFAULT_CAP, DEFAULT_SPEED, SPEEDS, RunState
 
 APP_NAME = "Autodiff GUI"
 DEFAULT_SIZE = QSize(1560, 960)  # shrunk to fit smaller screens
 MAX_SIZE = QSize(2400, 1500)
+DEFAULT_LR = 0.1
 
 
 class MainWindow(QMainWindow):
@@ -77,8 +79,12 @@ class MainWindow(QMainWindow):
         self.session = Session(self)
         self.engine = self.session.engine
         self.commands = Commands(self)
-        saved_lr = float(self.settings.value("lr", 0.1))
-        self._build_widgets(lr if lr is not None else saved_lr)
+        self._saved_lr = read_setting(self.settings, "lr", DEFAULT_LR, float,
+                                      lambda v: math.isfinite(v) and LR_MIN <= v <= LR_MAX)
+        self._saved_speed = read_setting(self.settings, "speed", DEFAULT_SPEED, int,
+                                         lambda v: 0 <= v < len(SPEEDS))
+        self.settings_error: str | None = None  # why the settings cannot be saved, if they cannot
+        self._build_widgets(lr if lr is not None else self._saved_lr)
         self.presenter = Presenter(self, self.session)
         follow_palette(self, lambda: self.scene.set_palette(self.palette()))
         build_actions(self)
@@ -87,6 +93,7 @@ class MainWindow(QMainWindow):
         self.editor.programInvalid.connect(self._on_program_invalid)
         self.editor.presetChosen.connect(self.commands.preset_chosen)
         self.commands.update_title()
+        QTimer.singleShot(0, self._check_settings_can_be_saved)
 
     # --- building -----------------------------------------------------------------------------------
     def _build_widgets(self, lr: float) -> None:
@@ -129,7 +136,7 @@ class MainWindow(QMainWindow):
         self.bottom.setSizes([640, 380])
 
         self.lr_control = LearningRateControl(lr)
-        self.speed_control = SpeedControl(int(self.settings.value("speed", DEFAULT_SPEED)))
+        self.speed_control = SpeedControl(self._saved_speed)
         self.cap_control = CapControl(DEFAULT_CAP)
         self.lr_control.lrChanged.connect(self._on_lr)
         self.lr_control.lrChanged.connect(self.landscape.set_lr)
@@ -356,6 +363,21 @@ class MainWindow(QMainWindow):
             return
         self.fit_to_screen()
 
+    def _check_settings_can_be_saved(self) -> None:
+        """Write the settings read at start back (cleaned: a bad value is now its default), which
+        also finds out early whether they can be saved at all: a read-only home or settings
+        folder opens the app anyway, and the status bar says what will not be remembered."""
+        if not self.persist_settings:
+            return
+        self.settings.setValue("lr", self._saved_lr)
+        self.settings.setValue("speed", self._saved_speed)
+        self.settings.sync()
+        if self.settings.status() != QSettings.Status.NoError:
+            self.settings_error = (f"Cannot save settings to {self.settings.fileName()}: the "
+                                   f"learning rate, speed, window size and recent files will not "
+                                   f"be remembered")
+            self.statusBar().showMessage(self.settings_error)
+
     def _available(self) -> QRect:
         screen = self.screen() or QGuiApplication.primaryScreen()
         return screen.availableGeometry()
@@ -414,6 +436,17 @@ class MainWindow(QMainWindow):
         """Stop the engine and sweep threads (the window's close does it too)."""
         self.sweep.shutdown()
         self.session.stop()
+
+
+def read_setting(settings: QSettings, key: str, default, kind, valid):
+    """The saved ``key`` as ``kind`` if it converts and is ``valid``, else ``default``: a settings
+    file edited by hand, corrupt or from another version must never stop the app from opening."""
+    raw = settings.value(key, default)
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return value if valid(value) else default
 
 
 HELP_TEXT = (
