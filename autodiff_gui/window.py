@@ -337,7 +337,7 @@ class MainWindow(QMainWindow):
         return self.commands.export_plot(path)
 
     def record_run(self, folder: str | Path, mode: str = ITERATIONS, count: int = 30,
-                   gif: bool = True) -> list[Path]:
+                   gif: bool = True) -> bool:
         return self.commands.record_run(folder, mode, count, gif)
 
     def recent_files(self) -> list[str]:

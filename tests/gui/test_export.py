@@ -253,3 +253,26 @@ def test_the_program_goes_home_as_a_script_that_runs_on_a_bare_python(window, tm
                          cwd=tmp_path, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "converged" in run.stdout and "w = 2" in run.stdout
+
+
+def test_recording_from_the_window_never_reenters_the_event_loop(window, qtbot, tmp_path):
+    """Frames are written a turn of the event loop at a time behind a modal progress dialog; a
+    second recording or a reset meanwhile is harmless."""
+    with qtbot.waitSignal(window.commands.recordingDone, timeout=60000) as done:
+        assert window.record_run(tmp_path / "frames", ITERATIONS, count=6, gif=False)
+        assert not window.record_run(tmp_path / "again", ITERATIONS, count=3)  # one at a time
+        window.reset()
+    paths = done.args[0]
+    assert [p.name for p in paths] == [f"frame_{i:04d}.png" for i in range(1, 7)]
+    assert not (tmp_path / "again").exists()
+
+
+def test_a_cancelled_recording_keeps_its_frames_and_says_so(window, qtbot, tmp_path):
+    from PySide6.QtWidgets import QProgressDialog
+    with qtbot.waitSignal(window.commands.recordingDone, timeout=60000) as done:
+        window.record_run(tmp_path / "frames", ITERATIONS, count=200, gif=False)
+        qtbot.waitUntil(lambda: len(list((tmp_path / "frames").glob("*.png"))) >= 2, timeout=30000)
+        window.findChild(QProgressDialog).cancel()
+    assert done.args[0] is None
+    assert "cancelled" in window.statusBar().currentMessage()
+    assert 2 <= len(list((tmp_path / "frames").glob("*.png"))) < 200
