@@ -121,6 +121,9 @@ class Presenter(QObject):
         if len(shown.records) == 1:
             title, text = explain.update_text(last, self._loss_name())
             scene.set_banner(title, text)
+            if last.status == RUNNING and shown.graph is not None:  # the update, on the boxes
+                scene.show_update({p.name: (p.data, new)
+                                   for p, new in zip(last.params, last.next_values)})
             self._banner(f"{title}:  {text}")
         else:
             scene.set_banner(f"Running · iteration {last.iteration}",

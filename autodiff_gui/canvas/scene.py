@@ -283,6 +283,19 @@ class GraphScene(QGraphicsScene):
         for node in self.graph.nodes:
             self._refresh_node(node.id)
 
+    def show_update(self, moves: dict[str, tuple[float, float]]) -> None:
+        """Step 3, the weight update: each parameter's box shows its value going from the old
+        to the new (``name → (old, new)``); the rest of the graph keeps this iteration's numbers."""
+        g = self.graph
+        if g is None:
+            return
+        for node in g.nodes:
+            if node.kind == "param" and node.name in moves and node.id in self.boxes:
+                old, new = moves[node.name]
+                box = self.boxes[node.id]
+                box.set_texts(node.name, f"value {format_number(old)} → {format_number(new)}",
+                              box.grad_text)
+
     def _refresh_node(self, node_id: int) -> None:
         g = self.graph
         node = g.nodes[node_id]

@@ -218,3 +218,11 @@ def test_a_broken_program_is_not_run(qtbot, window):
     assert not window.state.running
     assert "Fix the program first" in window.step_label.text()
     assert "line 2" in window.step_label.text().lower()
+
+
+def test_the_weight_update_shows_the_new_value_on_the_canvas(qtbot, window):
+    with qtbot.waitSignal(window.iterationsShown, timeout=5000):
+        window.step_iteration()
+    w = window.graph.node_named("w")
+    assert window.scene.box_texts(w.id)[1] == "value 0 → 0.4"
+    assert "0.4" in window.scene.banner.text
