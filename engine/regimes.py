@@ -15,12 +15,13 @@ boundaries are lr = 0.5 and lr = 1.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .graph import format_number
 from .language import Program, ProgramError
-from .train import curvature
+from .train import _hessian, curvature  # the trainer's own Hessian: one computation of it
 
 MONOTONE, ONE_STEP, OSCILLATING, PERIODIC, DIVERGING, UNKNOWN = (
     "monotone", "one step", "oscillating", "periodic", "diverging", "unknown")
@@ -83,3 +84,23 @@ def predict_regime(program: Program, values: Sequence[float], lr: float, index: 
         DIVERGING: f"above {b2} each overshoot is {f(abs(factor), 4)}× the last: it diverges",
     }[name]
     return Regime(name, factor, c, f"{name}: factor 1 - α·d²L/dθ² = {f(factor, 4)}; {why}")
+
+
+def steepest_curvature(program: Program, values: Sequence[float], h: float = 1e-4) -> float | None:
+    """The largest curvature of the loss at ``values`` in any direction (the Hessian's largest
+    eigenvalue), for two parameters; None where it cannot be measured.
+
+    With two parameters the curvature along each axis alone is not what decides divergence: the
+    bowl's steepest direction is (the regression preset diverges above α ≈ 0.06, while along m
+    alone the limit would be 0.071), so ``classify(lr, steepest_curvature(...))`` is the
+    prediction for both parameters together.
+    """
+    if len(values) != 2:
+        return None
+    try:
+        (a, b1), (b2, d) = _hessian(program, values, h)
+    except (ProgramError, ArithmeticError, ValueError):
+        return None
+    b = (b1 + b2) / 2
+    top = (a + d) / 2 + math.hypot((a - d) / 2, b)
+    return float(f"{top:.9g}") if math.isfinite(top) else None

@@ -7,14 +7,13 @@ Driven offscreen with pytest-qt on the real engine (replayed moments of the ship
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
 from PySide6.QtGui import QColor, QPalette
 
 from autodiff_gui.panels.landscape import (CURVE, HEATMAP, MAX_PATH_POINTS, PARAM_LIMIT, SLICE,
-                                           LandscapePanel, contour_segments, fit_range, subsample)
+                                           LandscapePanel, fit_range, subsample)
 from engine.language import evaluate, parse
 from engine.presets import preset
 from engine.replay import replay
@@ -157,9 +156,7 @@ def test_long_paths_are_thinned(panel):
     program = tutorial()
     values = [(2 - 2 * 0.8 ** k,) for k in range(100_000)]
     panel.set_moment(replay(program, [0.0], lr=0.1))
-    start = time.perf_counter()
     panel.set_path(values)
-    assert time.perf_counter() - start < 0.5
     panel.finish_sampling()
     x, _ = panel.path_data()
     assert 0 < len(x) <= MAX_PATH_POINTS
@@ -297,15 +294,6 @@ def test_subsample_keeps_the_start_and_the_end():
     picked = subsample(10_000, 400)
     assert len(picked) <= 400 and picked[:150] == list(range(150)) and picked[-1] == 9_999
     assert subsample(5, 400) == [0, 1, 2, 3, 4]
-
-
-def test_contour_segments_lie_on_the_level():
-    xs, ys = np.linspace(-2, 2, 41), np.linspace(-1, 3, 41)
-    x, y = np.meshgrid(xs, ys, indexing="ij")
-    segments = contour_segments(xs, ys, x ** 2 + 2 * (y - 1) ** 2, 1.0)
-    assert len(segments) and len(segments) % 2 == 0
-    on_level = segments[:, 0] ** 2 + 2 * (segments[:, 1] - 1) ** 2
-    np.testing.assert_allclose(on_level, 1.0, atol=0.01)  # linear interpolation between samples
 
 
 def test_reset_view_undoes_a_zoom(panel):
