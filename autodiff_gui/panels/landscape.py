@@ -22,7 +22,6 @@ while it is visible, and answers the queries the window and the tests ask.
 
 from __future__ import annotations
 
-import html
 import math
 import time
 from collections.abc import Sequence
@@ -33,19 +32,17 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QPalette, QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from engine.graph import format_number
-from engine.language import Program
-from engine.regimes import classify, predict_regime, steepest_curvature
+from engine.regimes import steepest_curvature  # re-exported: it moved to the engine
 from engine.replay import Moment
-from engine.train import quadratic_minimum
 
 from ..plots.landscape_curve import CurveDrawer, SliceDrawer
 from ..plots.landscape_draw import Drawer, Frame
 from ..plots.landscape_heatmap import HeatmapDrawer
 from ..plots.landscape_math import (CURVE, HEATMAP, LOSS_LIMIT, MAX_PATH_POINTS, PARAM_LIMIT, SLICE,
-                                    describe, drawable, fit_range, fmt, gradient_known, loss_at,
-                                    pass_cost, subsample, thin_path, tidy, update_reached)
+                                    fit_range, loss_at, subsample)
+from ..plots.landscape_text import caption, describe, prediction
 from ..plots.theme import style_plot
+from .landscape_inputs import LandscapeInputs
 from .landscape_sampling import Sampler
 
 __all__ = ["CURVE", "HEATMAP", "LOSS_LIMIT", "MAX_PATH_POINTS", "PARAM_LIMIT", "SLICE", "LandscapePanel",
@@ -53,7 +50,6 @@ __all__ = ["CURVE", "HEATMAP", "LOSS_LIMIT", "MAX_PATH_POINTS", "PARAM_LIMIT", "
 
 CHEAP_PASS_S = 2e-4  # a forward pass this fast makes every refresh immediate
 MIN_REFRESH_S = 0.06  # otherwise refreshes while a run streams moments are this far apart
-_GLYPHS = {"tangent": "━", "step": "➜", "minimum": "★"}
 
 
 class LandscapePanel(QWidget):
@@ -70,19 +66,12 @@ class LandscapePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._moment: Moment | None = None
-        self._program: Program | None = None
-        self._generation = 0  # counts programs, so a sampling of an older one is dropped
-        self._lr = 0.1
-        self._param = 0
-        self._path = np.empty((0, 0))
-        self._path_total = 0
-        self._path_version = 0
-        self._minimum: tuple[float, ...] | None = None
+        self._in = LandscapeInputs()
         self._tone = "light"
         self._drawer: Drawer | None = None
         self._drawn_key: tuple | None = None
         self._prediction = ""
+        self._caption_plain = ""
         self._refreshing = False
         self.redraws = 0  # frames drawn (a frame equal to the last one is not drawn again)
         self._sampler = Sampler(self._on_samples, self.isVisible, self)
@@ -151,17 +140,12 @@ class LandscapePanel(QWidget):
         None clears the panel (no program, or one that does not parse). A moment of another
         program resets the path, the chosen parameter and the view.
         """
+        if self._in.set_moment(moment):
+            self._new_program()
         if moment is None:
-            self._moment = self._program = None
-            self._generation += 1
-            self._set_drawer(None)
             self._refresh_now()
-            return
-        if self._program is None or not (moment.program is self._program or moment.program == self._program):
-            self._new_program(moment)
-        self._moment = moment
-        self._lr = float(moment.lr)
-        self._schedule_refresh()
+        else:
+            self._schedule_refresh()
 
     def set_path_array(self, values: np.ndarray) -> None:
         """The iterates so far, oldest first, one row each (may be long: only a selection is drawn).
@@ -169,37 +153,22 @@ class LandscapePanel(QWidget):
         One numpy call where :meth:`set_path` walks a list; a path equal to the one drawn costs
         no redraw.
         """
-        array = np.asarray(values, dtype=np.float64)
-        if array.size == 0 and array.ndim < 2:
-            array = array.reshape(0, 0)
-        self._store_path(thin_path(array), len(array))
+        if self._in.set_path_array(values):
+            self._schedule_refresh()
 
     def set_path(self, values_list: Sequence[Sequence[float]]) -> None:
         """The iterates so far as a sequence of tuples, oldest first (see :meth:`set_path_array`)."""
-        n = len(values_list)
-        rows = [tuple(values_list[i]) for i in subsample(n)]
-        width = len(rows[0]) if rows else 0
-        if any(len(r) != width for r in rows):
-            raise ValueError("every iterate needs the same number of parameters")
-        with np.errstate(all="ignore"):
-            self._store_path(np.array(rows, dtype=np.float64).reshape(len(rows), width), n)
-
-    def _store_path(self, path: np.ndarray, total: int) -> None:
-        if total == self._path_total and path.shape == self._path.shape and np.array_equal(
-                path, self._path, equal_nan=True):
-            return
-        self._path, self._path_total = path, total
-        self._path_version += 1
-        self._schedule_refresh()
+        if self._in.set_path(values_list):
+            self._schedule_refresh()
 
     def set_lr(self, lr: float) -> None:
         """A new learning rate: the prediction and the step arrow follow (step = −α·gradient)."""
-        self._lr = float(lr)
+        self._in.lr = float(lr)
         self._schedule_refresh()
 
     def set_parameter(self, name: str) -> None:
         """Slice along (or, on a heat map, predict along) parameter ``name``."""
-        names = self._names()
+        names = self._in.names()
         if name not in names:
             raise ValueError(f"no parameter called {name!r}; the parameters are {', '.join(names) or 'none'}")
         self._combo.setCurrentIndex(names.index(name))  # _on_combo does the rest
@@ -208,16 +177,15 @@ class LandscapePanel(QWidget):
 
     def parameter(self) -> str | None:
         """The parameter shown along the x axis (the one predicted along), or None."""
-        names = self._names()
-        return names[self._param] if names else None
+        names = self._in.names()
+        return names[self._in.param] if names else None
 
     def mode(self) -> str:
         """The kind of plot: "curve" (one parameter, or none), "heatmap" (two) or "slice" (more)."""
-        n = len(self._names())
-        return HEATMAP if n == 2 else SLICE if n > 2 else CURVE
+        return self._in.mode()
 
     def lr(self) -> float:
-        return self._lr
+        return self._in.lr
 
     def tangent_line(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
         """The drawn tangent's endpoints, or None (none drawn: no gradient known yet, or a heat map)."""
@@ -261,7 +229,7 @@ class LandscapePanel(QWidget):
     def caption_text(self) -> str:
         """The caption under the plot (every label's full text), as plain text."""
         self._flush()
-        return self._caption.property("plainText") or ""
+        return self._caption_plain
 
     def label_items(self) -> dict[str, pg.TextItem]:
         """The on-plot labels by name ("tangent", "step", "minimum"); the visible ones are placed."""
@@ -318,27 +286,15 @@ class LandscapePanel(QWidget):
 
     # --- programs and drawers -------------------------------------------------------------------------
 
-    def _names(self) -> tuple[str, ...]:
-        return self._moment.param_names if self._moment is not None else ()
-
-    def _new_program(self, moment: Moment) -> None:
-        self._program = moment.program
-        self._generation += 1
-        self._path, self._path_total = np.empty((0, 0)), 0
-        names = moment.param_names
-        self._sampler.cost = pass_cost(moment.program, moment.values) if names else 0.0
-        self._minimum = None
-        if 1 <= len(names) <= 2:
-            target = quadratic_minimum(moment.program, moment.values)
-            if target is not None and all(drawable(v) for v in target):
-                self._minimum = tuple(tidy(float(v)) for v in target)
+    def _new_program(self) -> None:
+        names = self._in.names()
+        self._sampler.cost = self._in.cost
         self._combo.blockSignals(True)
         self._combo.clear()
         self._combo.addItems(list(names))
-        self._param = 0
         self._combo.setCurrentIndex(0)
         self._combo.blockSignals(False)
-        mode = HEATMAP if len(names) == 2 else SLICE if len(names) > 2 else CURVE
+        mode = self._in.mode()
         self._combo_label.setText("Predict along" if mode == HEATMAP else "Slice along")
         for w in (self._combo_label, self._combo):
             w.setVisible(mode != CURVE)
@@ -351,23 +307,23 @@ class LandscapePanel(QWidget):
         if self._drawer is not None:
             self._drawer.detach()
         kind = {CURVE: CurveDrawer, SLICE: SliceDrawer, HEATMAP: HeatmapDrawer}.get(mode)
-        self._drawer = kind(self._plot, self._sampler.request, self._generation, self._sampler.cost) \
+        self._drawer = kind(self._plot, self._sampler.request, self._in.generation, self._in.cost) \
             if kind else None
         if self._drawer is not None:
             self._drawer.style(self._tone, self.palette().color(QPalette.ColorRole.Base))
 
     def _on_combo(self, index: int) -> None:
-        if index < 0 or index == self._param:
+        if index < 0 or index == self._in.param:
             return
-        self._param = index
+        self._in.param = index
         if self.mode() == SLICE:
             self._set_drawer(SLICE)
         self._refresh_now()
-        self.parameterChanged.emit(self._names()[index])
+        self.parameterChanged.emit(self._in.names()[index])
 
     def _on_samples(self, request, losses: np.ndarray) -> None:
         drawer = self._drawer
-        if drawer is None or request.kind[0] != self._generation:
+        if drawer is None or request.kind[0] != self._in.generation:
             return
         drawer.show_samples(request, losses)
         self._drawn_key = None  # the y range, the path's dots and the note depend on the samples
@@ -409,35 +365,25 @@ class LandscapePanel(QWidget):
             self._schedule_refresh()
         self._sampler.resume()
 
-    def _frame(self) -> Frame | None:
-        m = self._moment
-        if m is None or not m.param_names:
-            return None
-        return Frame(m.program, m.param_names, m.values, m.grads, m.loss, self._lr, self._param,
-                     self._path, self._path_total, gradient_known(m, self._param), update_reached(m),
-                     self._minimum)
-
     def _refresh_now(self) -> None:
         self._dirty = False
         self._refresh_timer.stop()
-        frame = self._frame()
-        key = None if frame is None else (
-            self._generation, frame.param, frame.lr, frame.values, frame.grads, frame.slope_known,
-            frame.update, self._path_version, self._tone)
+        frame = self._in.frame()
+        key = None if frame is None else self._in.key(frame, self._tone)
         if key is not None and key == self._drawn_key:
             return  # nothing the panel shows has changed
         self._last_refresh = time.perf_counter()
         self.redraws += 1
         if frame is None or self._drawer is None:
             self._prediction = ("Load a program with a parameter to see its loss landscape."
-                                if self._moment is None else
+                                if self._in.moment is None else
                                 "This program has no parameters (no Value(...)): there is no "
                                 "landscape to descend.")
             self._prediction_label.setText(self._prediction)
             self._prediction_label.setToolTip("")
             self._note.hide()
             self._caption.setText("")
-            self._caption.setProperty("plainText", "")
+            self._caption_plain = ""
             return
         self._drawn_key = key
         bottom, left = self._drawer.title(frame)
@@ -455,53 +401,22 @@ class LandscapePanel(QWidget):
     def _update_note(self, frame: Frame) -> None:
         """Say what the plot does not show, and why: thinned or diverged iterates, gaps, sampling."""
         parts = self._drawer.notes(frame)
-        if self._path_total > MAX_PATH_POINTS:
-            parts.append(f"{MAX_PATH_POINTS} of {self._path_total:,} iterates are drawn.")
+        if frame.path_total > MAX_PATH_POINTS:
+            parts.append(f"{MAX_PATH_POINTS} of {frame.path_total:,} iterates are drawn.")
         if self._sampler.busy():
             parts.append("Sampling the landscape…")
         self._note.setText(" ".join(parts))
         self._note.setVisible(bool(parts))
 
     def _update_caption(self, frame: Frame) -> None:
-        """Every label's full text under the plot (a label without room on the plot is read here),
-        and what is still to come at this moment."""
-        entries = [(html.escape(text), colour, _GLYPHS.get(role, "●"))
-                   for role, text, colour in self._drawer.caption()]
-        name = frame.names[frame.param]
-        if not frame.slope_known and self.mode() != HEATMAP:
-            entries.append((html.escape(f"slope dL/d{name}: once the backward pass has computed it"),
-                            "", ""))
-        if not frame.update:
-            entries.append(("step: at the weight update", "", ""))
-        rich = " &nbsp;&nbsp; ".join(
-            f'<span style="color:{colour}">{glyph} {text}</span>' if colour else f"<i>{text}</i>"
-            for text, colour, glyph in entries)
+        rich, plain = caption(self._drawer.caption(), frame, self.mode() != HEATMAP)
         self._caption.setText(rich)
-        self._caption.setProperty("plainText", "   ".join(
-            f"{glyph} {html.unescape(text)}".strip() for text, _, glyph in entries))
-
-    # --- the prediction -----------------------------------------------------------------------------
+        self._caption_plain = plain
 
     def _update_prediction(self, frame: Frame) -> None:
-        name = frame.names[frame.param]
-        regime = predict_regime(frame.program, frame.values, self._lr, frame.param)
-        where = "" if len(frame.names) == 1 else f" along {name}"
-        text = f"Prediction for α = {format_number(self._lr)}{where}: {describe(regime)}."
-        tip = [regime.explanation]
-        if regime.curvature is not None:
-            tip.append(f"The curvature d²L/d{name}² = {fmt(regime.curvature)} at the current point "
-                       f"decides: one step multiplies the distance to the minimum by 1 − α·curvature.")
-        if len(frame.names) == 2:
-            steepest = steepest_curvature(frame.program, frame.values)
-            if steepest is not None and steepest > 0:
-                text += (f" Both parameters together: along the bowl's steepest direction "
-                         f"(curvature {fmt(steepest)}) it is {classify(self._lr, steepest)}, and "
-                         f"diverges above α = {fmt(2 / steepest)}.")
-        elif len(frame.names) > 2:
-            tip.append("Along one parameter only: the others change too when the run updates them.")
-        self._prediction = text
-        self._prediction_label.setText(text)
-        self._prediction_label.setToolTip("\n".join(tip))
+        self._prediction, tip = prediction(frame)
+        self._prediction_label.setText(self._prediction)
+        self._prediction_label.setToolTip(tip)
 
     # --- light and dark palettes -----------------------------------------------------------------------
 

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor
 
-from engine.language import Program
-
-from .landscape_math import LabelRequest, Range, Rect, place_labels
+from .landscape_math import Frame, LabelRequest, Range, Rect, place_labels
 
 # Okabe–Ito colours (distinguishable with the common colour-vision deficiencies), one variant for
 # light and one for dark backgrounds, matching the loss and parameter plots.
@@ -35,30 +33,6 @@ COLOURS = {
 ON_MAP = {"path": "#FFFFFF", "edge": "#000000", "point": "#FF8A50", "step": "#FF3D7F",
           "contour": (255, 255, 255, 110)}
 _DOT_PX = 7.0  # half the size of the drawn dots: labels keep off them
-
-
-@dataclass(frozen=True, eq=False)
-class Frame:
-    """What the panel shows at one moment: the program, the point, what the moment has revealed
-    (``slope_known``: the shown parameter's gradient; ``update``: the weight update), α, and the
-    iterates so far (at most MAX_PATH_POINTS rows of ``path``, of ``path_total``)."""
-
-    program: Program = field(repr=False)
-    names: tuple[str, ...]
-    values: tuple[float, ...]
-    grads: tuple[float, ...]
-    loss: float
-    lr: float
-    param: int
-    path: np.ndarray = field(repr=False)
-    path_total: int
-    slope_known: bool
-    update: bool
-    minimum: tuple[float, ...] | None = None
-
-    def path_of(self, width: int) -> np.ndarray:
-        """The path's rows if they have ``width`` parameters (a path of another program: none)."""
-        return self.path if self.path.ndim == 2 and self.path.shape[1] == width else np.empty((0, width))
 
 
 @dataclass

@@ -11,14 +11,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import contourpy
 import numpy as np
 
 from engine.graph import format_number
 from engine.language import Program, ProgramError, evaluate
-from engine.regimes import DIVERGING, MONOTONE, ONE_STEP, OSCILLATING, PERIODIC, Regime
 from engine.replay import Moment
 
 CURVE, HEATMAP, SLICE = "curve", "heatmap", "slice"
@@ -48,6 +47,30 @@ CONTOUR_LEVELS = 6
 
 Range = tuple[float, float]
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels, y pointing down
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """What the panel shows at one moment: the program, the point, what the moment has revealed
+    (``slope_known``: the shown parameter's gradient; ``update``: the weight update), α, and the
+    iterates so far (at most MAX_PATH_POINTS rows of ``path``, of ``path_total``)."""
+
+    program: Program = field(repr=False)
+    names: tuple[str, ...]
+    values: tuple[float, ...]
+    grads: tuple[float, ...]
+    loss: float
+    lr: float
+    param: int
+    path: np.ndarray = field(repr=False)
+    path_total: int
+    slope_known: bool
+    update: bool
+    minimum: tuple[float, ...] | None = None
+
+    def path_of(self, width: int) -> np.ndarray:
+        """The path's rows if they have ``width`` parameters (a path of another program: none)."""
+        return self.path if self.path.ndim == 2 and self.path.shape[1] == width else np.empty((0, width))
 
 
 # --- what the moment shown has revealed --------------------------------------------------------------
@@ -318,7 +341,8 @@ def place_labels(requests: Sequence[LabelRequest], bounds: Rect, obstacles: Sequ
     label and no obstacle (the points drawn); None for a label with no such place.
 
     For each label, the full text is tried on every side of its anchor (the preferred sides
-    first, each slid along the edge of the plot to stay inside), then each shorter text. A label
+    first, each slid along the edge of the plot to stay inside; then each side again, three
+    times as far), then each shorter text. A label
     left without a place is not drawn on the plot: its text is in the caption under it anyway.
     Returns (which text, box) per label.
     """
@@ -328,8 +352,8 @@ def place_labels(requests: Sequence[LabelRequest], bounds: Rect, obstacles: Sequ
         order = list(request.prefer) + [i for i in range(len(SIDES)) if i not in request.prefer]
         found = None
         for variant, (w, h) in enumerate(request.sizes):
-            for side in order:
-                box = _box(request.anchor, (w, h), SIDES[side], gap, bounds)
+            for distance, side in ((d, side) for d in (gap, 3 * gap) for side in order):
+                box = _box(request.anchor, (w, h), SIDES[side], distance, bounds)
                 if (box is not None and inside(box, bounds)
                         and not any(overlaps(box, other) for other in (*placed, *obstacles))):
                     found = (variant, box)
@@ -352,31 +376,3 @@ def _box(anchor: tuple[float, float], size: tuple[float, float], side: tuple[flo
     x = min(max(x, bounds[0]), bounds[2] - w)  # slide along the plot's edge, never off it
     y = min(max(y, bounds[1]), bounds[3] - h)
     return x, y, x + w, y + h
-
-
-# --- the prediction --------------------------------------------------------------------------------
-
-def describe(regime: Regime) -> str:
-    """One plain sentence for a learner: what gradient descent will do, and where the boundaries are.
-
-    Built from the regime's numbers (not its explanation text) so that the sentence for one regime
-    never names another.
-    """
-    bounds = regime.boundaries
-    factor = regime.factor
-    if bounds is None or factor is None:
-        return regime.explanation
-    b1, b2 = fmt(bounds[0]), fmt(bounds[1])
-    sentence = {
-        MONOTONE: f"each step keeps {fmt(factor)} of the distance to the minimum: a steady "
-                  f"approach (for α below {b1})",
-        ONE_STEP: f"the first step lands exactly on the minimum (α = {b1})",
-        OSCILLATING: f"each step jumps past the minimum and the distance is multiplied by "
-                     f"{fmt(factor)}: it swings from side to side but converges (α between "
-                     f"{b1} and {b2})",
-        PERIODIC: f"each step jumps past the minimum by exactly as much as it was off: it bounces "
-                  f"between two points for ever (α = {b2})",
-        DIVERGING: f"each step lands {fmt(abs(factor))}× farther from the minimum, on the other "
-                   f"side: it diverges (α above {b2})",
-    }.get(regime.name)
-    return f"{regime.name} — {sentence}" if sentence else regime.explanation
