@@ -1,23 +1,17 @@
 """The loss landscape: the derivative drawn as a slope, and the step it causes drawn as an arrow.
 
-A learner reads "dL/dw = -4" in the ledger; here they *see* it. With one parameter the panel
-draws the curve L(w), the current point, the tangent at that point (its slope is exactly the dL/dw
-the backward pass produced) and the update −α·dL/dw as an arrow to the next point; with two (the
-regression preset's m and b) a heat map with the path and the step −α·∇L; with more, a slice
-through the current point along the parameter the learner picks. The tangent appears once the
-moment shown has computed the gradient and the step at the weight update, as the tutorial
-reveals them: never ahead of the canvas's "dL/dw = ?".
+One parameter: the curve L(w), the point, the tangent (its slope is exactly the backward pass's
+dL/dw) and the update −α·dL/dw as an arrow to the next point; two (regression's m and b): a heat
+map with the path and the step −α·∇L; more: a slice along the parameter the learner picks. The
+tangent appears once the moment shown has computed the gradient and the step at the weight
+update, as the tutorial reveals them, never ahead of the canvas's "dL/dw = ?". Above the plot, a
+prediction for α from the curvature (``engine.regimes``); under it, a caption with every label's
+full text (labels never overlap nor leave the plot: one without room is read there).
 
-Above the plot, a prediction for the current learning rate, before anything runs: the curvature
-(``engine.regimes``) decides whether gradient descent approaches steadily, lands in one step,
-oscillates, bounces for ever or diverges. Under it, a caption lists every label's full text, so a
-label the plot has no room for (they never overlap, nor leave the plot) is still read.
-
-The rooms: ``plots/landscape_math`` (the arithmetic, no Qt), ``plots/landscape_curve`` and
-``plots/landscape_heatmap`` (one drawer per kind of plot), ``panels/landscape_sampling`` (the
-forward passes, a slice of time at a time). This module is the widget: it turns a moment into a
-:class:`~autodiff_gui.plots.landscape_draw.Frame`, redraws only when that frame changed and only
-while it is visible, and answers the queries the window and the tests ask.
+The rooms: ``plots/landscape_math`` (arithmetic, no Qt), ``plots/landscape_text`` (the words),
+``plots/landscape_curve`` and ``plots/landscape_heatmap`` (one drawer per kind of plot),
+``panels/landscape_inputs`` (what changed), ``panels/landscape_sampling`` (forward passes a slice
+of time at a time). This widget redraws only when its frame changed, and only while visible.
 """
 
 from __future__ import annotations
@@ -28,9 +22,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QPalette, QShowEvent
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QTimer, Signal
+from PySide6.QtGui import QPalette, QResizeEvent, QShowEvent
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from engine.regimes import steepest_curvature  # re-exported: it moved to the engine
 from engine.replay import Moment
@@ -40,10 +34,11 @@ from ..plots.landscape_draw import Drawer, Frame
 from ..plots.landscape_heatmap import HeatmapDrawer
 from ..plots.landscape_math import (CURVE, HEATMAP, LOSS_LIMIT, MAX_PATH_POINTS, PARAM_LIMIT, SLICE,
                                     fit_range, loss_at, subsample)
-from ..plots.landscape_text import caption, describe, prediction
+from ..plots.landscape_text import Prediction, caption, describe, prediction
 from ..plots.theme import style_plot
 from .landscape_inputs import LandscapeInputs
 from .landscape_sampling import Sampler
+from .landscape_view import fit_text, landscape_plot, wrapping_label
 
 __all__ = ["CURVE", "HEATMAP", "LOSS_LIMIT", "MAX_PATH_POINTS", "PARAM_LIMIT", "SLICE", "LandscapePanel",
            "describe", "fit_range", "loss_at", "steepest_curvature", "subsample"]
@@ -68,9 +63,10 @@ class LandscapePanel(QWidget):
         super().__init__(parent)
         self._in = LandscapeInputs()
         self._tone = "light"
-        self._drawer: Drawer | None = None
+        self._drawer: Drawer  # made by _set_drawer once the plot exists
         self._drawn_key: tuple | None = None
         self._prediction = ""
+        self._forecast: Prediction | None = None
         self._caption_plain = ""
         self._refreshing = False
         self.redraws = 0  # frames drawn (a frame equal to the last one is not drawn again)
@@ -81,53 +77,32 @@ class LandscapePanel(QWidget):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self._on_refresh_timer)
         self._build()
+        self._set_drawer(None)  # no program yet: an empty plot
         self._apply_palette()
         self._refresh_now()
 
     def _build(self) -> None:
-        def wrapping(name: str) -> QLabel:
-            label = QLabel()
-            label.setObjectName(name)
-            label.setWordWrap(True)  # never a minimum width that depends on the text
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            return label
-
-        self._prediction_label = wrapping("landscapePrediction")
-        self._prediction_label.setTextFormat(Qt.TextFormat.PlainText)
-        self._note = wrapping("landscapeNote")
-        self._note.setTextFormat(Qt.TextFormat.PlainText)
-        self._caption = wrapping("landscapeCaption")
-        self._caption.setTextFormat(Qt.TextFormat.RichText)
+        self._prediction_label = wrapping_label("landscapePrediction")
+        self._note = wrapping_label("landscapeNote")
+        self._caption = wrapping_label("landscapeCaption", rich=True)
         self._combo_label = QLabel("Slice along")
         self._combo = QComboBox()
         self._combo.setObjectName("landscapeParameter")
         self._combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self._combo.currentIndexChanged.connect(self._on_combo)
-
-        self._widget = pg.PlotWidget()
-        self._widget.setMinimumHeight(120)
+        self._widget = landscape_plot(self._on_transform, self._on_click)
         self._plot = self._widget.getPlotItem()
-        self._plot.disableAutoRange()
-        self._plot.hideButtons()  # ranges are managed here; a double-click restores them
-        for side in ("left", "bottom"):
-            self._plot.getAxis(side).enableAutoSIPrefix(False)  # "4e+06", never "4 (x1e+06)"
-        self._plot.vb.sigTransformChanged.connect(self._on_transform)
-        self._plot.vb.sigResized.connect(self._on_transform)
-        # pyqtgraph's own "Export..." raises on PySide6 6.11+ (pyqtgraph issue 3495): no menu entry.
-        self._widget.scene().contextMenu = []
-        self._widget.scene().sigMouseClicked.connect(self._on_click)
-        self._widget.setToolTip("Drag to pan, scroll to zoom; double-click to see the whole picture again.")
-
         header = QHBoxLayout()
         header.setContentsMargins(4, 0, 4, 0)
-        header.addWidget(self._note, 1)
         header.addWidget(self._combo_label)
         header.addWidget(self._combo)
+        header.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 0)
         layout.setSpacing(2)
         layout.addWidget(self._prediction_label)
         layout.addLayout(header)
+        layout.addWidget(self._note)
         layout.addWidget(self._widget, 1)
         layout.addWidget(self._caption)
         self.setMinimumHeight(220)
@@ -190,7 +165,7 @@ class LandscapePanel(QWidget):
     def tangent_line(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
         """The drawn tangent's endpoints, or None (none drawn: no gradient known yet, or a heat map)."""
         self._flush()
-        return self._drawer.tangent if self._drawer is not None else None
+        return self._drawer.tangent
 
     def tangent_slope(self) -> float:
         """The slope of the drawn tangent, from its two drawn endpoints (NaN when none is drawn)."""
@@ -203,18 +178,13 @@ class LandscapePanel(QWidget):
     def step_arrow(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
         """The drawn step arrow's tail and tip in plot coordinates, or None (not at the update)."""
         self._flush()
-        return self._drawer.arrow if self._drawer is not None else None
+        return self._drawer.arrow
 
     def step_vector(self) -> tuple[float, ...]:
         """The drawn step, tip minus tail, along the plot's parameter axes: (Δw,) on a curve or a
         slice, (Δm, Δb) on a heat map; () when no arrow is drawn."""
-        arrow = self.step_arrow()
-        if arrow is None:
-            return ()
-        tail, tip = arrow
-        if self.mode() == HEATMAP:
-            return tuple(b - a for a, b in zip(tail, tip))
-        return (tip[0] - tail[0],)
+        self._flush()
+        return self._drawer.step_vector()
 
     def prediction_text(self) -> str:
         """The prediction line above the plot, as shown."""
@@ -234,23 +204,21 @@ class LandscapePanel(QWidget):
     def label_items(self) -> dict[str, pg.TextItem]:
         """The on-plot labels by name ("tangent", "step", "minimum"); the visible ones are placed."""
         self._flush()
-        return self._drawer.labels() if self._drawer is not None else {}
+        return self._drawer.labels()
 
     def curve_data(self) -> tuple[np.ndarray, np.ndarray]:
         """The sampled curve (parameter values, losses; NaN in gaps), on a curve or a slice."""
         self._flush()
-        return self._drawer.curve_data() if self._drawer is not None else (np.empty(0), np.empty(0))
+        return self._drawer.curve_data()
 
     def heatmap_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The sampled grid on a heat map: x values, y values, losses[ix, iy] (NaN in holes)."""
         self._flush()
-        return self._drawer.heatmap_data() if self._drawer is not None else None
+        return self._drawer.heatmap_data()
 
     def path_data(self) -> tuple[np.ndarray, np.ndarray]:
         """The drawn iterates (x, y) in plot coordinates."""
         self._flush()
-        if self._drawer is None:
-            return np.empty(0), np.empty(0)
         x, y = self._drawer.path_dots.getData()
         return np.asarray(x, dtype=float).copy(), np.asarray(y, dtype=float).copy()
 
@@ -263,8 +231,7 @@ class LandscapePanel(QWidget):
     def reset_view(self) -> None:
         """Show the panel's own range again after the learner panned or zoomed."""
         self._flush()
-        if self._drawer is not None:
-            self._drawer.reset_view()
+        self._drawer.reset_view()
 
     def plot_widget(self) -> pg.PlotWidget:
         """The plot, for exporting it as an image."""
@@ -304,13 +271,11 @@ class LandscapePanel(QWidget):
         """A fresh drawer (ranges, items) for ``mode``, the old one's items taken off the plot."""
         self._sampler.cancel()
         self._drawn_key = None
-        if self._drawer is not None:
+        if hasattr(self, "_drawer"):
             self._drawer.detach()
-        kind = {CURVE: CurveDrawer, SLICE: SliceDrawer, HEATMAP: HeatmapDrawer}.get(mode)
-        self._drawer = kind(self._plot, self._sampler.request, self._in.generation, self._in.cost) \
-            if kind else None
-        if self._drawer is not None:
-            self._drawer.style(self._tone, self.palette().color(QPalette.ColorRole.Base))
+        kind = {CURVE: CurveDrawer, SLICE: SliceDrawer, HEATMAP: HeatmapDrawer}.get(mode, Drawer)
+        self._drawer = kind(self._plot, self._sampler.request, self._in.generation, self._in.cost)
+        self._drawer.style(self._tone, self.palette().color(QPalette.ColorRole.Base))
 
     def _on_combo(self, index: int) -> None:
         if index < 0 or index == self._in.param:
@@ -322,16 +287,15 @@ class LandscapePanel(QWidget):
         self.parameterChanged.emit(self._in.names()[index])
 
     def _on_samples(self, request, losses: np.ndarray) -> None:
-        drawer = self._drawer
-        if drawer is None or request.kind[0] != self._in.generation:
+        if request.kind[0] != self._in.generation:
             return
-        drawer.show_samples(request, losses)
+        self._drawer.show_samples(request, losses)
         self._drawn_key = None  # the y range, the path's dots and the note depend on the samples
         if not self._refreshing:
             self._refresh_now()
 
     def _on_transform(self, *_) -> None:
-        if self._drawer is not None and not self._refreshing:
+        if not self._refreshing:
             self._drawer.on_transform()
 
     def _on_click(self, event) -> None:
@@ -374,13 +338,14 @@ class LandscapePanel(QWidget):
             return  # nothing the panel shows has changed
         self._last_refresh = time.perf_counter()
         self.redraws += 1
-        if frame is None or self._drawer is None:
+        if frame is None:
             self._prediction = ("Load a program with a parameter to see its loss landscape."
                                 if self._in.moment is None else
                                 "This program has no parameters (no Value(...)): there is no "
                                 "landscape to descend.")
             self._prediction_label.setText(self._prediction)
             self._prediction_label.setToolTip("")
+            self._forecast = None
             self._note.hide()
             self._caption.setText("")
             self._caption_plain = ""
@@ -414,9 +379,20 @@ class LandscapePanel(QWidget):
         self._caption_plain = plain
 
     def _update_prediction(self, frame: Frame) -> None:
-        self._prediction, tip = prediction(frame)
-        self._prediction_label.setText(self._prediction)
-        self._prediction_label.setToolTip(tip)
+        self._forecast = prediction(frame)
+        self._prediction = self._forecast.text
+        self._prediction_label.setToolTip(self._forecast.tip)
+        self._fit_prediction()
+
+    def _fit_prediction(self) -> None:
+        """The whole prediction while it fits in a few lines, its short form (the regime and where
+        divergence begins) when narrower, so the text never squeezes the plot."""
+        if self._forecast is not None:
+            fit_text(self._prediction_label, self._forecast.text, self._forecast.short)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_prediction()
 
     # --- light and dark palettes -----------------------------------------------------------------------
 
@@ -431,7 +407,7 @@ class LandscapePanel(QWidget):
         background = palette.color(QPalette.ColorRole.Base)
         self._tone = "dark" if background.lightness() < 128 else "light"
         style_plot(self._widget, self._plot, background, palette.color(QPalette.ColorRole.Text), title=False)
-        if self._drawer is not None:
+        if hasattr(self, "_drawer"):
             self._drawer.style(self._tone, background)
             self._schedule_refresh()
 

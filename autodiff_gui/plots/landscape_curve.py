@@ -26,9 +26,8 @@ class CurveDrawer(Drawer):
 
     mode = CURVE
 
-    def __init__(self, plot: pg.PlotItem, request, generation: int, cost: float) -> None:
-        super().__init__(plot, request, generation)
-        self.cost = cost
+    def __init__(self, plot: pg.PlotItem, request, generation: int, cost: float = 0.0) -> None:
+        super().__init__(plot, request, generation, cost)
         self.curve = (np.empty(0), np.empty(0))
         self.curve_item = self.add(pg.PlotCurveItem(connect="finite", antialias=True), 0)
         self.tangent_item = self.add(pg.PlotCurveItem(antialias=True), 4)
@@ -204,5 +203,5 @@ class SliceDrawer(CurveDrawer):
 
     def notes(self, frame: Frame) -> list[str]:
         name = frame.names[frame.param]
-        return [f"A slice through the current point along {name}; the other parameters are held at "
-                f"their current values (earlier iterates are shown at their {name})."] + super().notes(frame)
+        return [f"A slice along {name} through the current point, the other parameters held where "
+                f"they are."] + super().notes(frame)

@@ -45,12 +45,14 @@ class _Label:
 
 
 class Drawer:
-    """The base of a drawer: shared items, the view's ranges, labels and the caption."""
+    """The base of a drawer: shared items, the view's ranges, labels and the caption. On its own,
+    the empty plot of a panel with no program (it draws nothing)."""
 
     mode = ""
 
-    def __init__(self, plot: pg.PlotItem, request: Callable, generation: int) -> None:
+    def __init__(self, plot: pg.PlotItem, request: Callable, generation: int, cost: float = 0.0) -> None:
         self.plot = plot
+        self.cost = cost  # seconds of one forward pass: how many samples to ask for
         self.request = request  # hands a sampling Request to the panel's sampler
         self.generation = generation
         self.x_range: Range | None = None
@@ -91,11 +93,9 @@ class Drawer:
     # --- what subclasses draw ----------------------------------------------------------------------
     def refresh(self, frame: Frame) -> None:
         """Fit the ranges, ask for samples and draw ``frame``."""
-        raise NotImplementedError
 
     def show_samples(self, request, losses: np.ndarray) -> None:
         """Draw the samples of ``request`` (a curve or a grid)."""
-        raise NotImplementedError
 
     def notes(self, frame: Frame) -> list[str]:
         """Sentences saying what the plot does not show, and why."""
@@ -103,6 +103,10 @@ class Drawer:
 
     def curve_data(self) -> tuple[np.ndarray, np.ndarray]:
         return np.empty(0), np.empty(0)
+
+    def step_vector(self) -> tuple[float, ...]:
+        """The drawn step along the plot's parameter axis, (Δθ,); () when no arrow is drawn."""
+        return () if self.arrow is None else (self.arrow[1][0] - self.arrow[0][0],)
 
     def heatmap_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         return None

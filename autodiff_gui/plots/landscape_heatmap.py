@@ -29,9 +29,8 @@ class HeatmapDrawer(Drawer):
 
     mode = HEATMAP
 
-    def __init__(self, plot: pg.PlotItem, request, generation: int, cost: float) -> None:
-        super().__init__(plot, request, generation)
-        self.cost = cost
+    def __init__(self, plot: pg.PlotItem, request, generation: int, cost: float = 0.0) -> None:
+        super().__init__(plot, request, generation, cost)
         self.grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.image = self.add(pg.ImageItem(axisOrder="col-major"), -10)
         self.image.setToolTip("The loss, coloured on a logarithmic scale (dark: low, yellow: high), "
@@ -43,6 +42,10 @@ class HeatmapDrawer(Drawer):
 
     def title(self, frame: Frame) -> tuple[str, str]:
         return frame.names[0], frame.names[1]
+
+    def step_vector(self) -> tuple[float, ...]:
+        """(Δx, Δy) of the drawn step; () when none is drawn."""
+        return () if self.arrow is None else tuple(b - a for a, b in zip(*self.arrow))
 
     def heatmap_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         return None if self.grid is None else tuple(a.copy() for a in self.grid)

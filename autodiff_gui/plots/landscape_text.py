@@ -7,6 +7,7 @@ sentence is tested on its own; the curvatures come from ``engine.regimes``.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 from engine.graph import format_number
 from engine.regimes import (DIVERGING, MONOTONE, ONE_STEP, OSCILLATING, PERIODIC, Regime, classify,
@@ -18,13 +19,27 @@ GLYPHS = {"tangent": "━", "step": "➜", "minimum": "★"}
 _ORDER = ("tangent", "step", "minimum")
 
 
-def prediction(frame: Frame) -> tuple[str, str]:
+@dataclass(frozen=True)
+class Prediction:
+    """The prediction for α: ``text`` in full, ``short`` for a narrow panel (the regime and where
+    divergence begins, one line), ``tip`` the longer explanation for the tooltip."""
+
+    text: str
+    short: str
+    tip: str
+
+
+def prediction(frame: Frame) -> Prediction:
     """The prediction for the frame's α along its parameter (and, with two parameters, along the
-    bowl's steepest direction), and the longer explanation for its tooltip."""
+    bowl's steepest direction)."""
     name = frame.names[frame.param]
     regime = predict_regime(frame.program, frame.values, frame.lr, frame.param)
     where = "" if len(frame.names) == 1 else f" along {name}"
-    text = f"Prediction for α = {format_number(frame.lr)}{where}: {describe(regime)}."
+    head = f"Prediction for α = {format_number(frame.lr)}{where}"
+    text = f"{head}: {describe(regime)}."
+    short = f"{head}: {regime.name}"
+    if regime.boundaries is not None:
+        short += f" (diverges above {fmt(regime.boundaries[1])})"
     tip = [regime.explanation]
     if regime.curvature is not None:
         tip.append(f"The curvature d²L/d{name}² = {fmt(regime.curvature)} at the current point "
@@ -32,12 +47,13 @@ def prediction(frame: Frame) -> tuple[str, str]:
     if len(frame.names) == 2:
         steepest = steepest_curvature(frame.program, frame.values)
         if steepest is not None and steepest > 0:
+            both = classify(frame.lr, steepest)
             text += (f" Both parameters together: along the bowl's steepest direction "
-                     f"(curvature {fmt(steepest)}) it is {classify(frame.lr, steepest)}, and "
-                     f"diverges above α = {fmt(2 / steepest)}.")
+                     f"(curvature {fmt(steepest)}) it is {both}, and diverges above α = {fmt(2 / steepest)}.")
+            short += f"; both together: {both} (diverges above {fmt(2 / steepest)})"
     elif len(frame.names) > 2:
         tip.append("Along one parameter only: the others change too when the run updates them.")
-    return text, "\n".join(tip)
+    return Prediction(text, short + ".", "\n".join([text, *tip]))
 
 
 def caption(labels: list[tuple[str, str, str]], frame: Frame, has_tangent: bool) -> tuple[str, str]:
@@ -51,7 +67,9 @@ def caption(labels: list[tuple[str, str, str]], frame: Frame, has_tangent: bool)
     rich, plain = [], []
     for role, text, colour in entries:
         glyph = GLYPHS.get(role, "●")
-        rich.append(f'<span style="color:{colour}">{glyph}&nbsp;{html.escape(text).replace(" ", "&nbsp;")}</span>')
+        # one entry never breaks across lines: no-break spaces, word joiners between characters
+        whole = html.escape("\u2060".join(f"{glyph} {text}".replace(" ", "\u00a0")))
+        rich.append(f'<span style="color:{colour}">{whole}</span>')
         plain.append(f"{glyph} {text}")
     waiting = []
     if has_tangent and not frame.slope_known:
