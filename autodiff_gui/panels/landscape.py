@@ -290,8 +290,8 @@ class LandscapePanel(QWidget):
         if request.kind[0] != self._in.generation:
             return
         self._drawer.show_samples(request, losses)
-        self._drawn_key = None  # the y range, the path's dots and the note depend on the samples
-        if not self._refreshing:
+        if not self._refreshing:  # (a refresh under way draws them itself)
+            self._drawn_key = None  # the y range, the path's dots and the note depend on them
             self._refresh_now()
 
     def _on_transform(self, *_) -> None:
