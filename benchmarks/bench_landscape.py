@@ -66,8 +66,9 @@ def main() -> None:
             panel.set_path_array(values[-2000:])
             panel.path_data()
 
-        other = replay(program, values[-2].tolist(), iteration=len(values) - 2, lr=0.01)
-        moments = [moment, other]
+        k = 100  # mid-run: two moments that differ (the end of a run may have converged)
+        other = replay(program, values[k].tolist(), iteration=k, lr=0.01)
+        moments = [replay(program, values[k - 1].tolist(), iteration=k - 1, lr=0.01), other]
 
         def redraw() -> None:  # a new moment each time: the panel draws it
             moments.reverse()

@@ -127,7 +127,7 @@ def test_labels_keep_off_obstacles():
     assert not overlaps(box, dot)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.floats(-50, 350), st.floats(-50, 250), st.floats(5, 250), st.floats(5, 60),
                           st.sampled_from(range(len(SIDES)))), max_size=6))
 def test_placed_labels_never_overlap_nor_leave_the_plot(labels):
