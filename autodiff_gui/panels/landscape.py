@@ -63,7 +63,6 @@ class LandscapePanel(QWidget):
         super().__init__(parent)
         self._in = LandscapeInputs()
         self._tone = "light"
-        self._drawer: Drawer  # made by _set_drawer once the plot exists
         self._drawn_key: tuple | None = None
         self._prediction = ""
         self._forecast: Prediction | None = None
@@ -75,9 +74,9 @@ class LandscapePanel(QWidget):
         self._last_refresh = -math.inf
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.timeout.connect(self._on_refresh_timer)
+        self._refresh_timer.timeout.connect(self._flush)
         self._build()
-        self._set_drawer(None)  # no program yet: an empty plot
+        self._drawer = Drawer(self._plot, self._sampler.request, 0)  # no program yet: an empty plot
         self._apply_palette()
         self._refresh_now()
 
@@ -271,8 +270,7 @@ class LandscapePanel(QWidget):
         """A fresh drawer (ranges, items) for ``mode``, the old one's items taken off the plot."""
         self._sampler.cancel()
         self._drawn_key = None
-        if hasattr(self, "_drawer"):
-            self._drawer.detach()
+        self._drawer.detach()
         kind = {CURVE: CurveDrawer, SLICE: SliceDrawer, HEATMAP: HeatmapDrawer}.get(mode, Drawer)
         self._drawer = kind(self._plot, self._sampler.request, self._in.generation, self._in.cost)
         self._drawer.style(self._tone, self.palette().color(QPalette.ColorRole.Base))
@@ -314,10 +312,6 @@ class LandscapePanel(QWidget):
         wait = MIN_REFRESH_S - (time.perf_counter() - self._last_refresh)
         cheap = self._sampler.cost <= CHEAP_PASS_S
         self._refresh_timer.start(0 if cheap or wait <= 0 else max(1, int(wait * 1000)))
-
-    def _on_refresh_timer(self) -> None:
-        if self.isVisible():
-            self._flush()
 
     def _flush(self) -> None:
         if self._dirty:
