@@ -452,3 +452,32 @@ def test_sampling_a_big_program_lets_the_event_loop_run_between_slices(panel, qt
     ticker.stop()
     assert panel.sampling_slices() >= 2
     assert any(turns), "the event loop ran while the slice was half-sampled"
+
+
+# --- text that wraps and never widens the panel ------------------------------------------------------------
+
+def test_the_panel_is_no_wider_for_a_longer_prediction(panel):
+    panel.set_moment(replay(tutorial(), [0.0], lr=0.5))
+    short = len(panel.prediction_text())
+    width = panel.minimumSizeHint().width()
+    panel.set_lr(0.6)
+    assert len(panel.prediction_text()) > short + 40  # "oscillating" takes many more words...
+    assert panel.minimumSizeHint().width() == width  # ...and asks for no more width
+
+
+def test_a_narrow_panel_shows_the_short_prediction_and_keeps_its_plot(panel, qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    program = preset("regression").program()
+    panel.set_moment(replay(program, [0.0, 0.0], lr=0.01))
+    label = panel.findChild(QLabel, "landscapePrediction")
+    wide = panel.prediction_text()
+    assert label.text() == wide
+    plot = panel.plot_widget()
+    panel.resize(300, 300)
+    qtbot.waitUntil(lambda: label.width() < 300)
+    shown = label.text()
+    assert shown != wide and "monotone" in shown and "diverges above" in shown
+    assert panel.prediction_text() == wide and wide in label.toolTip()  # the full text is kept
+    assert label.heightForWidth(label.width()) <= 3 * label.fontMetrics().lineSpacing() + 8
+    assert plot.height() >= 120
