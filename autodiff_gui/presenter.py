@@ -187,9 +187,8 @@ class Presenter(QObject):
         upto = len(arrays.iterations)
         if upto and m.iteration <= int(arrays.iterations[-1]):
             upto = history.index_at(m.iteration) + 1
-        path = [tuple(float(x) for x in row) for row in arrays.values[:upto][-2000:]]
         landscape = self.w.landscape
-        landscape.set_path(path)
+        landscape.set_path_array(arrays.values[:upto])
         landscape.set_moment(m)
         landscape.set_lr(self.session.lr if self.session.live else m.lr)
 

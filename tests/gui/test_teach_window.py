@@ -149,7 +149,8 @@ def test_the_sweep_tab_finds_the_regimes_and_sets_a_chosen_rate(window, qtbot):
 def test_the_landscape_follows_the_window(window, qtbot):
     window._push_moment_to_panels()
     assert window.landscape.mode() == "curve"
-    assert window.landscape.tangent_slope() == pytest.approx(-4)
+    # loaded: the forward pass is done, dL/dw is still "?": no tangent and no step yet (issue 9)
+    assert window.landscape.tangent_line() is None and window.landscape.step_arrow() is None
     with qtbot.waitSignal(window.iterationsShown, timeout=5000):
         window.step_iteration()
     window._push_moment_to_panels()
