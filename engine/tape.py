@@ -34,6 +34,7 @@ shape again whenever it builds a ``Value`` graph anyway; a builder that does bra
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -79,11 +80,17 @@ class Tape:
 
     @property
     def shape(self) -> tuple:
-        """What must not change between iterations: operations, edges, where the parameters are."""
-        return (self.ops, self.child1, self.child2, self.params)
+        """What must not change between iterations: the loss graph's operations and edges, and
+        where the parameters are."""
+        n = self.root + 1
+        return (self.ops[:n], self.child1[:n], self.child2[:n], self.params)
 
     def __len__(self) -> int:
         return len(self.ops)
+
+    def __repr__(self) -> str:
+        return (f"Tape({len(self.ops)} nodes, the loss's {self.root + 1}, "
+                f"{len(self.params)} parameters)")
 
     def matches(self, root: Value, params: Sequence[Value]) -> bool:
         """Whether a graph built with ``Value`` objects has this tape's shape."""
@@ -148,13 +155,20 @@ class Tape:
 
 # --- recording ------------------------------------------------------------------------------------
 
-def record(root: Value, params: Sequence[Value]) -> Tape:
+def record(root: Value, params: Sequence[Value], extra: Sequence[Value] = ()) -> Tape:
     """Record the graph below ``root`` as a tape; ``params`` are the leaves that change.
 
-    Raises :class:`Unsupported` for an operation the tape cannot replay exactly.
+    ``extra`` are nodes the program computes that the loss does not use, children before
+    parents: the tape computes them too (after the loss's nodes, which keep their ids), because
+    computing one can fail (a log of 0 in an unused line stops the run on the Value path), but
+    they get no gradient. Raises :class:`Unsupported` for an operation the tape cannot replay.
     """
     topo = topological_order(root)
     index = {id(v): i for i, v in enumerate(topo)}
+    for v in extra:
+        if id(v) not in index:
+            index[id(v)] = len(topo)
+            topo.append(v)
     param_ids = {id(p) for p in params}
     ops, child1, child2, data, local1, local2, live = [], [], [], [], [], [], []
     for v in topo:
@@ -178,7 +192,7 @@ def record(root: Value, params: Sequence[Value]) -> Tape:
         live.append(is_live)
     nodes = tuple(index.get(id(p), -1) for p in params)
     return Tape(tuple(ops), tuple(child1), tuple(child2), tuple(data), tuple(local1),
-                tuple(local2), tuple(live), nodes, len(topo) - 1)
+                tuple(local2), tuple(live), nodes, index[id(root)])
 
 
 def _exponent(op: str) -> int | float:
@@ -231,11 +245,62 @@ def compile_program(program, values: Sequence[float] | None = None) -> Tape | No
         return ev.loss, [v for _, v in ev.params]
 
     try:
-        start = evaluate(program, values).param_values()
+        ev, created = _evaluate_watching(evaluate, program, values)
+        start = ev.param_values()
+        params = [v for _, v in ev.params]
+        tape = record(ev.loss, params, _unused(ev.loss, params, created))
         checks = [[v + sign * (0.5 + 0.1 * abs(v)) for v in start] for sign in (1, -1)]
-        return compile_graph(build, start, check=checks, errors=(ProgramError,))
-    except (ProgramError, ArithmeticError, ValueError):
+        if compile_graph(build, start, check=checks, errors=(ProgramError,)) is None:
+            return None
+        return tape
+    except (ProgramError, ArithmeticError, ValueError, Unsupported):
         return None
+
+
+def _evaluate_watching(evaluate, program, values):
+    """``evaluate(program, values)``, and every ``Value`` it created, in the order made.
+
+    A program can compute nodes that its loss never uses (an unused line, the other elements of
+    a list it indexes); the Value path still computes them, and one of them can fail. They are
+    found by watching ``Value.__init__`` with this thread's profile hook, once, at compile time
+    (other threads are not affected; a profiler already set goes on receiving every event).
+    """
+    created: list[Value] = []
+    init = Value.__init__.__code__
+    previous = sys.getprofile()
+
+    def watch(frame, event, arg):
+        if event == "call" and frame.f_code is init:
+            created.append(frame.f_locals["self"])
+        if previous is not None:
+            previous(frame, event, arg)
+
+    sys.setprofile(watch)
+    try:
+        ev = evaluate(program, values)
+    finally:
+        sys.setprofile(previous)
+    return ev, created
+
+
+def _unused(root: Value, params: Sequence[Value], created: Sequence[Value]) -> list[Value]:
+    """The nodes in ``created`` (children first) that depend on a parameter but not on the path
+    to ``root``, with the constants they need."""
+    used = {id(v) for v in topological_order(root)}
+    depends = {id(p) for p in params}
+    unused = []
+    for v in created:
+        if id(v) in used:
+            continue
+        if any(c is not None and id(c) in depends for c in (v._child1, v._child2)):
+            depends.add(id(v))
+        unused.append(v)
+    wanted: set[int] = set()
+    for v in reversed(unused):  # keep those that depend on a parameter and what they read
+        if id(v) in depends or id(v) in wanted:
+            wanted.add(id(v))
+            wanted.update(id(c) for c in (v._child1, v._child2) if c is not None)
+    return [v for v in unused if id(v) in wanted]
 
 
 # --- code generation ------------------------------------------------------------------------------
@@ -379,7 +444,7 @@ class _Writer:
         carried = {node: f"c{k}" for k, node in enumerate(t.params) if node >= 0}
         if t.live[t.root]:
             grad[t.root] = _Expr("1", False, True, True)  # self.grad = 1, an int
-        for i in range(len(t.ops) - 1, -1, -1):
+        for i in range(t.root, -1, -1):  # the loss's nodes only (the unused come after it)
             if not t.live[i] or t.ops[i] == "":
                 continue
             up = grad[i]

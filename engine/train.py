@@ -198,8 +198,13 @@ class Trainer:
                             tuple(columns[1]), tuple(columns[2]), tuple(statuses))
         if len(batch) and self.keep_records:
             self.records.extend(batch)
-        if len(batch):
-            self.last_record = batch[-1]
+            self.last_record = self.records[-1]
+        elif len(batch):  # the last record, built from the columns' last row
+            p = len(self.names)
+            params = tuple(map(param_state, self.names, columns[1][-p:] if p else (),
+                               columns[2][-p:] if p else ()))
+            self.last_record = iteration_record(iterations[-1], lrs[-1], columns[0][-1], params,
+                                                statuses[-1])
         return batch
 
     def _advance(self, n: int, columns: tuple[list, list, list] | None, iterations: list[int],
