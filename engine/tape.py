@@ -603,7 +603,16 @@ def _generate(tape: Tape, kind: str, carry: bool) -> tuple[str, dict]:
     return "\n".join(lines) + "\n", w.constants
 
 
+GENERATE_UP_TO = 5000
+"""Graphs with more nodes than this are replayed by :func:`_replay_arrays`, a loop over the
+tape's arrays, instead of generated code: CPython takes seconds to compile a function of a
+hundred thousand lines, and on graphs that big the loop is about as fast as straight-line code
+(either way every value stays alive until the backward pass reads it)."""
+
+
 def _compile(tape: Tape, kind: str, carry: bool) -> Callable:
+    if len(tape) > GENERATE_UP_TO:
+        return _array_function(tape, kind, carry)
     source, constants = _generate(tape, kind, carry)
     namespace = {"exp": math.exp, "log": math.log, "tanh": math.tanh, "sin": math.sin,
                  "cos": math.cos, "sqrt": math.sqrt, "abs": abs, "Fallback": Fallback,
@@ -615,5 +624,158 @@ def _compile(tape: Tape, kind: str, carry: bool) -> Callable:
     return namespace["gradient" if kind == "gradient" else "step" if kind == "step" else "run"]
 
 
-__all__ = ["OPS", "REPLAY_ERRORS", "Fallback", "Tape", "Unsupported", "compile_graph",
+# --- big graphs: the arrays replayed by a loop ------------------------------------------------------
+
+_ADD, _MUL, _POWN, _POW, _EXP, _LOG, _TANH, _SIGMOID, _RELU, _SIN, _COS, _SQRT, _ABS = range(13)
+_CODES = {"+": _ADD, "*": _MUL, "**": _POW, "exp": _EXP, "log": _LOG, "tanh": _TANH,
+          "sigmoid": _SIGMOID, "relu": _RELU, "sin": _SIN, "cos": _COS, "sqrt": _SQRT, "abs": _ABS}
+
+
+def _replay_arrays(tape: Tape) -> Callable:
+    """One forward and backward pass over the tape's arrays, ``value.py``'s formulas node by node.
+
+    The forward pass fills the value slots ``D`` and local-gradient slots ``L1``/``L2`` of every
+    node that depends on a parameter; the backward pass is ``backward()``'s own loop on slots,
+    ``G[child] = G[child] + local_grad * G[v]`` from a list of int 0s with the root's 1.
+    """
+    n = len(tape)
+    live = tape.live
+    forward = []  # (node, code, child1, child2, exponent, exponent - 1)
+    for i, op in enumerate(tape.ops):
+        if not live[i] or op == "":
+            continue
+        code = _CODES.get(op, _POWN)
+        k = _exponent(op) if code == _POWN else 0
+        forward.append((i, code, tape.child1[i], tape.child2[i], k, k - 1))
+    backward = []  # (node, child, which local gradient) for every live pair, in backward()'s order
+    for i in range(tape.root, -1, -1):
+        if not live[i] or tape.ops[i] == "":
+            continue
+        for j, c in enumerate((tape.child1[i], tape.child2[i])):
+            if c >= 0 and live[c]:
+                backward.append((i, c, j))
+    params = tape.params
+    root = tape.root
+    root_live = live[root]
+    exp, log, tanh, sin, cos, sqrt = math.exp, math.log, math.tanh, math.sin, math.cos, math.sqrt
+
+    template = [x for pair in zip(tape.local1, tape.local2) for x in pair]  # L[2i + j]
+    edges = [(i, c, 2 * i + j) for i, c, j in backward]
+
+    def gradient(P, C):
+        D = list(tape.data)
+        L = template[:]  # the local gradients of node i at 2i and 2i + 1 (an addition's stay 1)
+        for k, node in enumerate(params):
+            if node >= 0:
+                D[node] = P[k]
+        for i, code, a, b, k, km1 in forward:
+            x = D[a]
+            if code == _ADD:
+                D[i] = x + D[b]
+            elif code == _MUL:
+                y = D[b]
+                D[i] = x * y
+                L[2 * i] = y
+                L[2 * i + 1] = x
+            elif code == _POWN:
+                if x < 0 and not float(k).is_integer():
+                    raise Fallback
+                D[i] = x**k
+                L[2 * i] = k * x**km1 if k != 0 else 0.0
+            elif code == _RELU:
+                D[i] = x if x > 0 else 0.0
+                L[2 * i] = 1.0 if x > 0 else 0.0
+            elif code == _TANH:
+                t = tanh(x)
+                D[i] = t
+                L[2 * i] = 1 - t * t
+            elif code == _EXP:
+                D[i] = L[2 * i] = exp(x)
+            elif code == _POW:
+                y = D[b]
+                if x <= 0:
+                    raise Fallback
+                out = x**y
+                D[i] = out
+                L[2 * i] = y * x ** (y - 1)
+                L[2 * i + 1] = out * log(x)
+            elif code == _LOG:
+                D[i] = log(x)
+                L[2 * i] = 1 / x
+            elif code == _SIGMOID:
+                sg = 1 / (1 + exp(-x)) if x >= 0 else exp(x) / (1 + exp(x))
+                D[i] = sg
+                L[2 * i] = sg * (1 - sg)
+            elif code == _SIN:
+                D[i] = sin(x)
+                L[2 * i] = cos(x)
+            elif code == _COS:
+                D[i] = cos(x)
+                L[2 * i] = -sin(x)
+            elif code == _SQRT:
+                r = sqrt(x)
+                D[i] = r
+                L[2 * i] = 0.5 / r
+            else:  # _ABS
+                D[i] = abs(x)
+                L[2 * i] = 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+        G = [0] * n
+        if C is not None:
+            for k, node in enumerate(params):
+                if node >= 0:
+                    G[node] = C[k]
+        if root_live:
+            G[root] = 1
+        for i, c, e in edges:
+            G[c] = G[c] + L[e] * G[i]
+        grads = [G[node] if node >= 0 else (C[k] if C is not None else 0)
+                 for k, node in enumerate(params)]
+        return D[root], grads
+
+    return gradient
+
+
+def _array_function(tape: Tape, kind: str, carry: bool) -> Callable:
+    """:func:`_replay_arrays` behind the same signatures as the generated functions."""
+    gradient = _replay_arrays(tape)
+    if kind == "gradient":
+        return gradient
+    inf = math.inf
+
+    def plain(loss, grads, values, tol, LB, TB) -> bool:
+        return (all(-t <= v <= t for v, t in zip(values, TB)) and -LB <= loss <= LB
+                and all(-inf < g < inf for g in grads) and any(g > tol or g < -tol for g in grads))
+
+    if kind == "step":
+        def step(P, C, lr, tol, LB, TB):
+            loss, grads = gradient(P, C)
+            if plain(loss, grads, P, tol, LB, TB):
+                return loss, grads, [v - lr * g for v, g in zip(P, grads)]
+            return loss, grads, None
+        return step
+
+    def run(P, lr, n, tol, LB, TB, C, cols):
+        P = list(P)
+        for i in range(n):
+            if not all(-t <= v <= t for v, t in zip(P, TB)):
+                return i, P, C
+            try:
+                loss, grads = gradient(P, C)
+            except REPLAY_ERRORS:
+                return i, P, C
+            if not plain(loss, grads, P, tol, LB, TB):
+                return i, P, C
+            if cols is not None:
+                cols[0].append(loss)
+                cols[1].extend(P)
+                cols[2].extend(grads)
+            P = [v - lr * g for v, g in zip(P, grads)]
+            if C is not None:
+                C = grads
+        return n, P, C
+
+    return run
+
+
+__all__ = ["GENERATE_UP_TO", "OPS", "REPLAY_ERRORS", "Fallback", "Tape", "Unsupported", "compile_graph",
            "compile_program", "record"]

@@ -338,3 +338,46 @@ def test_a_parameter_bound_scales_with_its_start():
 
 def test_math_isfinite_agrees_with_the_tapes_bounds():
     assert not (-math.inf < math.nan < math.inf)
+
+
+# --- big graphs: the arrays replayed by a loop, not generated code -------------------------------
+
+@pytest.fixture
+def array_replay(monkeypatch):
+    """Every tape replayed by the loop over its arrays (as graphs past GENERATE_UP_TO are)."""
+    import engine.tape
+    monkeypatch.setattr(engine.tape, "GENERATE_UP_TO", 0)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_the_array_replay_is_the_value_path_bit_for_bit(name, array_replay):
+    program = preset(name).program()
+    tape = compile_program(program)
+    start = evaluate(program).param_values()
+    for shift in (0.0, 0.37, -1.3):
+        values = [v + shift for v in start]
+        loss, grads = tape.gradient(values)
+        ref_loss, ref_grads = value_path(program, values)
+        assert bits(loss) == bits(ref_loss)
+        assert [bits(g) for g in grads] == [bits(g) for g in ref_grads]
+    for how in ("step", "advance", "run"):
+        for zero in (True, False):
+            fast, slow = same_run(program, 60, how, lr=0.3, zero_grad=zero)
+            assert [record_bits(r) for r in fast.records] == [record_bits(r) for r in slow.records]
+            assert (fast.status, fast.message) == (slow.status, slow.message)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(programs(), st.sampled_from([0.01, 0.3, 2.0]))
+def test_random_programs_on_the_array_replay(array_replay, case, lr):
+    source, _ = case
+    program = parse(source)
+    try:
+        evaluate(program)
+    except ProgramError:
+        return
+    for how in ("step", "run"):
+        fast, slow = same_run(program, 25, how, lr=lr, tol=1e-9)
+        assert [record_bits(r) for r in fast.records] == [record_bits(r) for r in slow.records]
+        assert (fast.status, fast.message, fast.values) == (slow.status, slow.message, slow.values)
