@@ -576,11 +576,7 @@ def _generate(tape: Tape, kind: str, carry: bool) -> tuple[str, dict]:
             body.append("AL, AV, AG = cols[0].append, cols[1].extend, cols[2].extend")
         body.append("i = 0")
         body.append("try:")
-        inner = []
-        if n:  # a parameter out of bounds, before the pass (cheaper than after)
-            inner.append("if not (" + " and ".join(f"-t{k} <= {p} <= t{k}"
-                                                  for k, p in enumerate(pvars)) + "): break")
-        inner += forward + backward
+        inner = forward + backward
         inner.append(f"if not ({plain_iteration()}): break")
         if kind == "columns":
             inner.append(f"AL({loss})")
