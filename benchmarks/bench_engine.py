@@ -626,7 +626,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = alternate("three", ["engine", "micrograd"], args.reps, log)
         for kind in ("trainer", "trainer-steps"):
             runs[kind] = []
-            for rep in range(args.reps):
+            for _rep in range(args.reps):
                 runs[kind].append(run_one("trainer", kind))
             log(f"  trainer  {kind:14} median of {args.reps}: {fmt_s(median(runs[kind]))}")
         raw["three"] = runs
@@ -701,7 +701,7 @@ def fast_rows(args, log, raw: dict, rows: list, checks: list) -> None:
     steps["step-keep"] = [run_one("fast", "step-keep") for _ in range(args.reps)]
     tape, plain, mg = (median(runs[k]) for k in ("tape", "plain", "micrograd"))
     rows.append(("FAST PATH (engine/tape.py)", "tape", "plain floats / micrograd", "ratio", "", ""))
-    rows.append((f"three-step iteration: tape loop vs hand-written plain floats", fmt_s(tape),
+    rows.append(("three-step iteration: tape loop vs hand-written plain floats", fmt_s(tape),
                  fmt_s(plain), f"{plain / tape:.2f}x the plain speed",
                  f">= {PLAIN_TARGET_RATIO:g}x", verdict(plain / tape >= PLAIN_TARGET_RATIO,
                                                         PLAIN_TARGET_RATIO / (plain / tape))))
