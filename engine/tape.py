@@ -630,105 +630,153 @@ _CODES = {"+": _ADD, "*": _MUL, "**": _POW, "exp": _EXP, "log": _LOG, "tanh": _T
 def _replay_arrays(tape: Tape) -> Callable:
     """One forward and backward pass over the tape's arrays, ``value.py``'s formulas node by node.
 
-    The forward pass fills the value slots ``D`` and local-gradient slots ``L1``/``L2`` of every
-    node that depends on a parameter; the backward pass is ``backward()``'s own loop on slots,
-    ``G[child] = G[child] + local_grad * G[v]`` from a list of int 0s with the root's 1.
+    Values and local gradients live in one list ``S``: node values first, then two local-gradient
+    slots per node. The forward pass may compute nodes in any order that puts children first (a
+    node's value depends on its children's values only), so nodes are grouped by level and
+    operation, each group in consecutive slots, and a group of additions or multiplications is
+    one ``map(operator.add, ...)`` into a slice: the same C function as ``a + b``. The backward
+    pass is ``backward()``'s own loop over the pairs in its order,
+    ``G[child] = G[child] + local_grad * G[v]``, from a list of int 0s with the root's 1; the
+    local gradient of a product is read from the other factor's value slot, as ``value.py``
+    stores ``other.data``.
     """
+    import operator
+
     n = len(tape)
-    live = tape.live
-    forward = []  # (node, code, child1, child2, exponent, exponent - 1)
-    for i, op in enumerate(tape.ops):
+    live, ops, child1, child2 = tape.live, tape.ops, tape.child1, tape.child2
+    level = [0] * n
+    groups: dict[tuple, list[int]] = {}
+    for i, op in enumerate(ops):
         if not live[i] or op == "":
             continue
+        level[i] = 1 + max(level[c] for c in (child1[i], child2[i]) if c >= 0)
         code = _CODES.get(op, _POWN)
-        k = _exponent(op) if code == _POWN else 0
-        forward.append((i, code, tape.child1[i], tape.child2[i], k, k - 1))
-    backward = []  # (node, child, which local gradient) for every live pair, in backward()'s order
+        key = (level[i], code, _exponent(op) if code == _POWN else 0)
+        groups.setdefault(key, []).append(i)
+    order = [i for i in range(n) if not (live[i] and ops[i] != "")]  # leaves and constants
+    for key in sorted(groups, key=lambda k: (k[0], k[1], repr(k[2]))):
+        order += groups[key]
+    slot = [0] * n
+    for position, i in enumerate(order):
+        slot[i] = position
+    template = [tape.data[i] for i in order]
+    for i in order:
+        template += [tape.local1[i], tape.local2[i]]
+
+    def lg(i: int, j: int) -> int:
+        return n + 2 * slot[i] + j
+
+    plan = []  # (code, first slot, last slot + 1, gather a, gather b, nodes, k, k - 1)
+    for key in sorted(groups, key=lambda k: (k[0], k[1], repr(k[2]))):
+        nodes = groups[key]
+        _, code, k = key
+        lo, hi = slot[nodes[0]], slot[nodes[-1]] + 1
+        a = [slot[child1[i]] for i in nodes]
+        b = [slot[child2[i]] if child2[i] >= 0 else 0 for i in nodes]
+        plan.append((code, lo, hi, _getter(a), _getter(b), [(slot[i], sa, sb) for i, sa, sb
+                                                           in zip(nodes, a, b)], k, k - 1))
+    edges = []  # (v's slot, child's slot, the local gradient's slot) in backward()'s order
     for i in range(tape.root, -1, -1):
-        if not live[i] or tape.ops[i] == "":
+        if not live[i] or ops[i] == "":
             continue
-        for j, c in enumerate((tape.child1[i], tape.child2[i])):
-            if c >= 0 and live[c]:
-                backward.append((i, c, j))
-    params = tape.params
-    root = tape.root
-    root_live = live[root]
+        for j, c in enumerate((child1[i], child2[i])):
+            if c < 0 or not live[c]:
+                continue
+            if ops[i] == "*":
+                e = slot[child2[i] if j == 0 else child1[i]]  # d(a*b)/da = b's value
+            elif ops[i] == "exp":
+                e = slot[i]  # d(exp x)/dx = exp x, the node's own value
+            else:
+                e = lg(i, j)
+            edges.append((slot[i], slot[c], e))
+    pslots = [slot[node] if node >= 0 else -1 for node in tape.params]
+    root = slot[tape.root]
+    root_live = live[tape.root]
+    add, mul = operator.add, operator.mul
     exp, log, tanh, sin, cos, sqrt = math.exp, math.log, math.tanh, math.sin, math.cos, math.sqrt
 
-    template = [x for pair in zip(tape.local1, tape.local2) for x in pair]  # L[2i + j]
-    edges = [(i, c, 2 * i + j) for i, c, j in backward]
-
     def gradient(P, C):
-        D = list(tape.data)
-        L = template[:]  # the local gradients of node i at 2i and 2i + 1 (an addition's stay 1)
-        for k, node in enumerate(params):
-            if node >= 0:
-                D[node] = P[k]
-        for i, code, a, b, k, km1 in forward:
-            x = D[a]
+        S = template[:]
+        for k, s_ in enumerate(pslots):
+            if s_ >= 0:
+                S[s_] = P[k]
+        for code, lo, hi, ga, gb, nodes, k, km1 in plan:
             if code == _ADD:
-                D[i] = x + D[b]
+                S[lo:hi] = map(add, ga(S), gb(S))
             elif code == _MUL:
-                y = D[b]
-                D[i] = x * y
-                L[2 * i] = y
-                L[2 * i + 1] = x
-            elif code == _POWN:
-                if x < 0 and not float(k).is_integer():
-                    raise Fallback
-                D[i] = x**k
-                L[2 * i] = k * x**km1 if k != 0 else 0.0
+                S[lo:hi] = map(mul, ga(S), gb(S))
             elif code == _RELU:
-                D[i] = x if x > 0 else 0.0
-                L[2 * i] = 1.0 if x > 0 else 0.0
+                xs = ga(S)
+                S[lo:hi] = [x if x > 0 else 0.0 for x in xs]
+                S[n + 2 * lo:n + 2 * hi:2] = [1.0 if x > 0 else 0.0 for x in xs]
             elif code == _TANH:
-                t = tanh(x)
-                D[i] = t
-                L[2 * i] = 1 - t * t
-            elif code == _EXP:
-                D[i] = L[2 * i] = exp(x)
-            elif code == _POW:
-                y = D[b]
-                if x <= 0:
+                ts = list(map(tanh, ga(S)))
+                S[lo:hi] = ts
+                S[n + 2 * lo:n + 2 * hi:2] = [1 - t * t for t in ts]
+            elif code == _POWN:
+                xs = ga(S)
+                if not float(k).is_integer() and any(x < 0 for x in xs):
                     raise Fallback
-                out = x**y
-                D[i] = out
-                L[2 * i] = y * x ** (y - 1)
-                L[2 * i + 1] = out * log(x)
-            elif code == _LOG:
-                D[i] = log(x)
-                L[2 * i] = 1 / x
-            elif code == _SIGMOID:
-                sg = 1 / (1 + exp(-x)) if x >= 0 else exp(x) / (1 + exp(x))
-                D[i] = sg
-                L[2 * i] = sg * (1 - sg)
-            elif code == _SIN:
-                D[i] = sin(x)
-                L[2 * i] = cos(x)
-            elif code == _COS:
-                D[i] = cos(x)
-                L[2 * i] = -sin(x)
-            elif code == _SQRT:
-                r = sqrt(x)
-                D[i] = r
-                L[2 * i] = 0.5 / r
-            else:  # _ABS
-                D[i] = abs(x)
-                L[2 * i] = 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+                S[lo:hi] = [x**k for x in xs]
+                S[n + 2 * lo:n + 2 * hi:2] = ([k * x**km1 for x in xs] if k != 0
+                                              else [0.0] * (hi - lo))
+            elif code == _EXP:
+                S[lo:hi] = map(exp, ga(S))
+            else:
+                for i, a, b in nodes:
+                    x = S[a]
+                    li = n + 2 * i
+                    if code == _POW:
+                        y = S[b]
+                        if x <= 0:
+                            raise Fallback
+                        out = x**y
+                        S[i] = out
+                        S[li] = y * x ** (y - 1)
+                        S[li + 1] = out * log(x)
+                    elif code == _LOG:
+                        S[i] = log(x)
+                        S[li] = 1 / x
+                    elif code == _SIGMOID:
+                        sg = 1 / (1 + exp(-x)) if x >= 0 else exp(x) / (1 + exp(x))
+                        S[i] = sg
+                        S[li] = sg * (1 - sg)
+                    elif code == _SIN:
+                        S[i] = sin(x)
+                        S[li] = cos(x)
+                    elif code == _COS:
+                        S[i] = cos(x)
+                        S[li] = -sin(x)
+                    elif code == _SQRT:
+                        r = sqrt(x)
+                        S[i] = r
+                        S[li] = 0.5 / r
+                    else:  # _ABS
+                        S[i] = abs(x)
+                        S[li] = 1.0 if x > 0 else -1.0 if x < 0 else 0.0
         G = [0] * n
         if C is not None:
-            for k, node in enumerate(params):
-                if node >= 0:
-                    G[node] = C[k]
+            for k, s_ in enumerate(pslots):
+                if s_ >= 0:
+                    G[s_] = C[k]
         if root_live:
             G[root] = 1
-        for i, c, e in edges:
-            G[c] = G[c] + L[e] * G[i]
-        grads = [G[node] if node >= 0 else (C[k] if C is not None else 0)
-                 for k, node in enumerate(params)]
-        return D[root], grads
+        for v, c, e in edges:
+            G[c] = G[c] + S[e] * G[v]
+        grads = [G[s_] if s_ >= 0 else (C[k] if C is not None else 0)
+                 for k, s_ in enumerate(pslots)]
+        return S[root], grads
 
     return gradient
+
+
+def _getter(indices: list[int]) -> Callable:
+    """``lambda S: tuple(S[i] for i in indices)``, in C (``operator.itemgetter``)."""
+    import operator
+    if len(indices) == 1:
+        only = indices[0]
+        return lambda S: (S[only],)
+    return operator.itemgetter(*indices)
 
 
 def _array_function(tape: Tape, kind: str, carry: bool) -> Callable:
