@@ -117,6 +117,7 @@ def layered_layout(graph: GraphSnapshot, box_size: tuple[float, float] = (120.0,
     sweeps and columns): when it answers True the layout stops with :class:`LayoutCancelled`, so a
     worker drops a layout nobody waits for without finishing it.
     """
+    _check_graph(graph)
     work = _Work(ORDER_WORK, should_stop)
     grid = _Grid(graph, box_size, op_size, work.check)
     work.check()
@@ -126,6 +127,22 @@ def layered_layout(graph: GraphSnapshot, box_size: tuple[float, float] = (120.0,
     centres = _vertical_centres(grid, order, v_gap, work)
     work.check()
     return _assemble(graph, grid, centres, op_size, h_gap, work.check)
+
+
+def _check_graph(graph: GraphSnapshot) -> None:
+    """Raise ValueError, naming the node, unless every input is an earlier node (a snapshot's
+    nodes come children first) and the root is a node: a snapshot read from a file may not be."""
+    nodes = graph.nodes
+    for position, node in enumerate(nodes):
+        if node.id != position:
+            raise ValueError(f"node {position} ({node.name}) has the id {node.id}; a graph's "
+                             f"nodes are numbered 0, 1, 2, … in order")
+        for child in node.children:
+            if not 0 <= child < position:
+                raise ValueError(f"node {position} ({node.name}) takes input {child}, which is "
+                                 f"not one of the nodes before it")
+    if not 0 <= graph.root < len(nodes):
+        raise ValueError(f"the root {graph.root} is not one of the graph's {len(nodes)} nodes")
 
 
 def count_crossings(graph: GraphSnapshot, layout: Layout) -> int:
