@@ -25,7 +25,6 @@ Coordinates are scene units: x grows to the right, y downwards.
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -619,7 +618,6 @@ def _vertical_centres(grid: _Grid, columns: list[list[int]], v_gap: float,
     del neighbours
     per_pass = sum(len(n) + len(a) + len(b) for _, n, a, b in pulls) + len(pulls)
     passes = max(2, min(PULL_PASSES, PULL_WORK // max(per_pass, 1)))
-    inf = math.inf
     for sweep in range(passes):
         work.check()
         for block, linked, up, down in (pulls if sweep % 2 else reversed(pulls)):

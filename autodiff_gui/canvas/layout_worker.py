@@ -33,7 +33,7 @@ from engine.timeslice import FRAME_SECONDS
 
 from .layout import Layout, LayoutCancelled, layered_layout
 
-__all__ = ["LayoutWorker", "REST_SECONDS"]
+__all__ = ["REST_SECONDS", "LayoutWorker"]
 
 REST_SECONDS = 0.002  # after FRAME_SECONDS of work, so the GUI thread takes the GIL at once
 SHUTDOWN_WAIT_MS = 10000

@@ -215,3 +215,31 @@ def test_window_export_errors_show_a_dialog_not_a_traceback(window, tmp_path, qt
     assert not window.export_snapshot(tmp_path / "g.unknown")
     assert "no image extension" in window.statusBar().currentMessage()
     assert {p.name for p in tmp_path.iterdir()} <= {"file", "settings.ini"}
+
+
+def test_big_scenes_are_written_to_svg_from_their_items(qapp, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QGraphicsRectItem
+
+    scene = headless_scene(THREE_STEP, backward_step=3)  # dL/d(-y): an edge and two nodes lit
+    monkeypatch.setattr(export_mod, "DIRECT_SVG_ITEMS", 0)
+    path = tmp_path / "big.svg"
+    export_scene(scene, path)
+    root = ET.parse(path).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    text = svg_texts(path)
+    assert all(t.get("dominant-baseline") == "central" for t in root.iter(f"{ns}text"))
+    for label in ("w", "x", "y", "z", "e", "L", "-y"):
+        assert f" {label} " in f" {text} "
+    assert "value -2" in text and "grad  -4" in text and scene.banner.text in text
+    boxes = [r for r in root.iter(f"{ns}rect") if r.get("rx") == "7"]
+    assert len(boxes) == len(scene.boxes) == 8
+    assert len(list(root.iter(f"{ns}circle"))) == len(scene.ops) == 4
+    assert len(list(root.iter(f"{ns}path"))) == len(scene.edges) + len(scene.results)
+    lit = {scene.theme.receiving.name(), scene.theme.computing.name(), scene.theme.upstream.name()}
+    assert any(p.get("stroke") in lit and p.get("stroke-width") == "3.2" for p in root.iter(f"{ns}path"))
+    # an item this writer does not know: Qt's renderer draws the scene instead
+    scene.addItem(QGraphicsRectItem(0, 0, 10, 10))
+    export_scene(scene, path)
+    written = ET.parse(path).getroot()
+    assert not [t for t in written.iter(f"{ns}text") if t.get("dominant-baseline")]
+    assert " -y " in f" {svg_texts(path)} "
