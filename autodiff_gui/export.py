@@ -40,7 +40,12 @@ class ImageOptions:
     transparent: bool = False
 
 
-def render_image(scene: QGraphicsScene, options: ImageOptions = ImageOptions()) -> QImage:
+def image_size(scene: QGraphicsScene, options: ImageOptions = ImageOptions()) -> tuple[int, int, str]:
+    """The PNG's width and height for ``options``, and a sentence when it had to be made smaller.
+
+    A big graph is drawn at a capped resolution rather than refused: its longest side becomes
+    :data:`MAX_PIXELS` (the sentence says so and names SVG and PDF, which keep every detail).
+    """
     source = scene.sceneRect()
     if options.width:
         scale = options.width / source.width()
@@ -49,10 +54,24 @@ def render_image(scene: QGraphicsScene, options: ImageOptions = ImageOptions()) 
     if not (scale > 0 and math.isfinite(scale)):
         raise ExportError("the scale must be a positive number")
     w, h = round(source.width() * scale), round(source.height() * scale)
-    if max(w, h) > MAX_PIXELS or min(w, h) < 1:
-        raise ExportError(f"a {w}×{h} image is outside what can be written (at most "
-                          f"{MAX_PIXELS} pixels a side)")
+    note = ""
+    if max(w, h) > MAX_PIXELS:
+        capped = MAX_PIXELS / max(source.width(), source.height())
+        note = (f"The graph would be {w:,} × {h:,} pixels at scale {scale:g}, more than a PNG "
+                f"can hold here ({MAX_PIXELS:,} a side), so it was drawn at scale {capped:.3g}; "
+                f"export SVG or PDF to keep every detail.")
+        w, h = round(source.width() * capped), round(source.height() * capped)
+    return max(w, 1), max(h, 1), note
+
+
+def render_image(scene: QGraphicsScene, options: ImageOptions = ImageOptions()) -> QImage:
+    """The scene as an image, at most :data:`MAX_PIXELS` a side (see :func:`image_size`)."""
+    source = scene.sceneRect()
+    w, h, _ = image_size(scene, options)
     image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
+    if image.isNull():
+        raise ExportError(f"there is not enough memory for a {w:,} × {h:,} image; use a smaller "
+                          f"scale, or SVG or PDF")
     image.fill(Qt.GlobalColor.transparent if options.transparent else QColor("white"))
     painter = QPainter(image)
     painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
@@ -113,10 +132,16 @@ def pdf_bytes(scene: QGraphicsScene, title: str = "Autodiff GUI graph") -> bytes
     return bytes(data.data())
 
 
-def export_scene(scene: QGraphicsScene, path: str | Path, options: ImageOptions = ImageOptions()) -> None:
-    """Write the scene to ``path``; its suffix picks PNG, SVG or PDF. Raises OSError or ExportError."""
+def export_scene(scene: QGraphicsScene, path: str | Path, options: ImageOptions = ImageOptions()) -> str:
+    """Write the scene to ``path``; its suffix picks PNG, SVG or PDF. Raises OSError or ExportError.
+
+    Returns a sentence for the learner when the file differs from what was asked (a PNG too big
+    for its requested scale is drawn smaller: :func:`image_size`), else "".
+    """
     suffix = Path(path).suffix.lower()
+    note = ""
     if suffix == ".png":
+        note = image_size(scene, options)[2]
         data = png_bytes(scene, options)
     elif suffix == ".svg":
         data = svg_bytes(scene)
@@ -126,6 +151,7 @@ def export_scene(scene: QGraphicsScene, path: str | Path, options: ImageOptions 
         raise ExportError(f"{Path(path).name} has no image extension the app knows; use "
                           f"{', '.join(IMAGE_FORMATS)}")
     atomic_write(path, data)
+    return note
 
 
 def _render(scene: QGraphicsScene, painter: QPainter, target: QRectF, source: QRectF,

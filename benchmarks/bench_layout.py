@@ -245,7 +245,8 @@ def main() -> int:
         return 0
 
     print(f"Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
-          f"{os.cpu_count()} CPUs; old layout from {args.old_rev}; medians of {args.reps}")
+          f"{os.cpu_count()} CPUs; old layout from {args.old_rev}; medians of {args.reps}; "
+          f"load average {os.getloadavg()[0]:.1f}")
     raw: dict = {}
     failed = False
     print("\nlayout alone (wall, with CPU seconds of the process in brackets)")
@@ -319,6 +320,8 @@ def main() -> int:
             total = result["total"]["wall"]
             print(f"  total {fmt(total)} [{fmt(result['total']['cpu'])} CPU]; target under "
                   f"{EXPORT_TARGET_S:g} s: {'met' if total < EXPORT_TARGET_S else 'MISSED'}")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (wall times grow with it; CPU "
+          f"seconds much less)")
     if args.json:
         args.json.write_text(json.dumps(raw, indent=2))
     return 1 if failed else 0

@@ -42,9 +42,9 @@ SWEEPS = 40
 PARALLEL_SPREAD = 12.0
 #: Passes that pull blocks toward their neighbours after the top-down packing.
 PULL_PASSES = 8
-#: How much work (items and links looked at) ordering may spend after its first sweep. A graph of
-#: a few thousand items gets all its sweeps; one of 60,000 nodes (about 850,000 items with the
-#: dummies of its long edges) gets one, so layout grows about as n log n, not n².
+#: How much work (items and links looked at) ordering may spend. A graph of a few thousand items
+#: gets all the sweeps it can use; one of 10,000 nodes (66,000 items with the dummies of its long
+#: edges) two; one of 68,000 nodes (850,000 items) none: layout grows about as n log n, not n².
 ORDER_WORK = 1_500_000
 #: The same for the pulls toward neighbours: fewer passes on a big graph, never fewer than two.
 PULL_WORK = 2_000_000
@@ -337,12 +337,17 @@ def _reduce_crossings(grid: _Grid, columns: list[list[int]], sweeps: int,
     while it helps; the sweeps are deterministic, so once neither direction improves on the best
     order, none will. A sweep that removes less than one crossing in a thousand counts as no
     improvement (its order is still kept), and the work of all sweeps is bounded by
-    ``work.allowance`` (after the first sweep), so a big graph gets a few sweeps, not forty.
+    ``work.allowance``, so a big graph gets a few sweeps, not forty, and a huge one (where one
+    sweep and its counts would not fit: the 68,000-node perceptron) keeps the depth-first order,
+    which draws every tree without a crossing.
     Crossings are counted per pair of columns, again only where a column changed, each pair by
     Barth, Jünger and Mutzel's accumulator tree in O(links · log items).
     """
     left, right, index = grid.left, grid.right, grid.index
     size = len(grid.column)
+    sweep_cost = size + grid.links
+    if 3 * sweep_cost > work.allowance:  # not even one sweep and its two counts: keep the walk's
+        return columns
     best = [list(c) for c in columns]
     best_pos = _positions(best, size)
     pair = []
@@ -350,14 +355,12 @@ def _reduce_crossings(grid: _Grid, columns: list[list[int]], sweeps: int,
         work.check()
         pair.append(_pair_crossings(best[k], right, best_pos, len(best[k + 1])))
     fewest = sum(pair)
-    sweep_cost = size + grid.links
     work.spent += sweep_cost
-    rightward, failures, done = True, 0, 0
+    rightward, failures = True, 0
     for _ in range(sweeps):
-        if fewest == 0 or failures == 2 or (done and work.spent + sweep_cost > work.allowance):
+        if fewest == 0 or failures == 2 or work.spent + sweep_cost > work.allowance:
             break
         work.check()
-        done += 1
         columns = [list(c) for c in best]
         pos = list(best_pos)
         if rightward:
