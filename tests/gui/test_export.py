@@ -243,3 +243,18 @@ def test_big_scenes_are_written_to_svg_from_their_items(qapp, tmp_path, monkeypa
     written = ET.parse(path).getroot()
     assert not [t for t in written.iter(f"{ns}text") if t.get("dominant-baseline")]
     assert " -y " in f" {svg_texts(path)} "
+
+
+def test_a_png_too_big_for_its_scale_is_drawn_smaller_and_says_so(scene, tmp_path, monkeypatch):
+    monkeypatch.setattr(export_mod, "MAX_PIXELS", 400)
+    r = scene.sceneRect()
+    assert r.width() > 400  # the three-step graph is about 1,200 scene units wide
+    path = tmp_path / "capped.png"
+    note = export_scene(scene, path, ImageOptions(scale=2))
+    image = QImage(str(path))
+    assert max(image.width(), image.height()) == 400
+    assert image.width() / image.height() == pytest.approx(r.width() / r.height(), rel=0.02)
+    assert f"{round(r.width() * 2):,} ×" in note and "400 a side" in note and "SVG or PDF" in note
+    assert distinct_colours(image, step=2) > 20
+    assert export_scene(scene, tmp_path / "small.png", ImageOptions(width=300)) == ""
+    assert QImage(str(tmp_path / "small.png")).width() == 300
