@@ -6,7 +6,7 @@
     python benchmarks/bench_layout.py --quick      # without the 10,000-node old layout and the
                                                     # 67,938-node export
 
-Three measurements, each run in its own fresh interpreter (``--worker ...``), the graph built
+Four measurements, each run in its own fresh interpreter (``--worker ...``), the graph built
 before the clock starts:
 
 * **layout, new vs old**: ``layered_layout`` of this checkout against the one it replaced, read
@@ -19,6 +19,9 @@ before the clock starts:
 * **layout + scene + SVG vs ``dot -Tsvg``** on the 4,890-node network: the app's whole export
   path (``GraphScene.show_graph``, which lays out, then ``export.svg_bytes``) against Graphviz
   on the same graph's DOT export (``engine.formats.to_dot``), the time of the ``dot`` process.
+* **the window while a worker lays out**: a 16 ms timer in the GUI thread while a
+  ``LayoutWorker`` lays out the 10,090-node network in its thread, the longest gap between ticks,
+  with the layout pausing the cyclic collector (as it does) and without (as it did).
 * **the 67,938-node perceptron**: micrograd's demo network 2-16-16-1 on 100 points, built with
   the engine's ``Value`` as ``bench_engine.py`` builds it, laid out, put in a scene and exported
   to SVG, each step timed (target: under 30 s in all).
@@ -42,6 +45,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD_REV = "53c2e55"  # main before the near-linear layout: its layout.py is the "old" one
@@ -185,6 +189,40 @@ def worker_export(graph_name: str) -> dict:
     return out
 
 
+def worker_gaps(collector: str) -> dict:
+    """The GUI thread's 16 ms timer while a LayoutWorker lays out 10,090 nodes in its thread:
+    the longest gap between ticks, with the layout's collector pause (``on``) or without it."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+
+    from autodiff_gui.canvas import layout
+    from autodiff_gui.canvas.layout_worker import LayoutWorker
+    from autodiff_gui.canvas.scene import BOX_SIZE, H_GAP, OP_SIZE
+
+    app = QCoreApplication.instance() or QCoreApplication([])
+    if collector == "off":  # as before the layout paused the collector: it never finds it on
+        layout.gc = SimpleNamespace(isenabled=lambda: False)
+    graph = network_graph(*SIZES["10,090"])
+    sys.setswitchinterval(0.001)  # as the window's engine thread sets it
+    worker = LayoutWorker(box_size=BOX_SIZE, op_size=OP_SIZE, h_gap=H_GAP)
+    stamps: list[float] = []
+    timer = QTimer()
+    timer.setInterval(16)
+    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
+    loop = QEventLoop()
+    worker.laidOut.connect(lambda *_: loop.quit())
+    timer.start()
+    start = time.perf_counter()
+    worker.request(graph)
+    loop.exec()
+    wall = time.perf_counter() - start
+    timer.stop()
+    worker.shutdown()
+    gaps = [(b - a) * 1000 for a, b in zip(stamps, stamps[1:])]
+    del app
+    return {"wall": wall, "longest_gap_ms": max(gaps), "ticks": len(stamps)}
+
+
 def worker_dot() -> dict:
     from engine.formats import to_dot
 
@@ -232,15 +270,16 @@ def main() -> int:
     parser.add_argument("--old-rev", default=OLD_REV, help="git revision of the old layout")
     parser.add_argument("--quick", action="store_true",
                         help="skip the old layout at 10,000 nodes and the 67,938-node export")
-    parser.add_argument("--only", nargs="+", choices=("layout", "dot", "perceptron"),
-                        default=("layout", "dot", "perceptron"), help="a subset of the three")
+    parser.add_argument("--only", nargs="+", choices=("layout", "worker", "dot", "perceptron"),
+                        default=("layout", "worker", "dot", "perceptron"), help="a subset")
     parser.add_argument("--json", type=Path, help="write every run's numbers here")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         kind, *rest = args.worker
         result = {"layout": lambda: worker_layout(rest[0], rest[1], rest[2]),
-                  "export": lambda: worker_export(rest[0]), "dot": worker_dot}[kind]()
+                  "export": lambda: worker_export(rest[0]), "dot": worker_dot,
+                  "gaps": lambda: worker_gaps(rest[0])}[kind]()
         print(json.dumps(result))
         return 0
 
@@ -283,6 +322,18 @@ def main() -> int:
         print(f"target: 10,000 nodes laid out in under {LAYOUT_TARGET_S:g} s: {fmt(wall)}, "
               f"{'met' if wall < LAYOUT_TARGET_S else 'MISSED'}")
 
+    if "worker" in args.only:
+        print("\nthe window's 16 ms timer while a LayoutWorker lays out 10,090 nodes in its thread")
+        for collector in ("on", "off") * 2:
+            result = run_worker("gaps", collector)
+            raw.setdefault("worker gaps", []).append({"collector paused": collector, **result})
+            if "error" in result:
+                print(f"  failed: {result['error']}")
+                failed = True
+                continue
+            print(f"  collector paused {collector:>3} during layout: longest gap "
+                  f"{result['longest_gap_ms']:.0f} ms over {result['ticks']} ticks, layout "
+                  f"{fmt(result['wall'])}")
     if "dot" in args.only:
         print(f"\nlayout + scene + SVG export vs dot -Tsvg, the network program with "
               f"{DOT_SIZE[0]} hidden units on {DOT_SIZE[1]} points")

@@ -13,7 +13,10 @@ Tagawa and Toda (1981), which Graphviz's dot and dagre follow too:
 3. **Order within columns.** A depth-first walk from the loss, inputs in their order, gives a
    drawing with no crossings for a tree, input 0 above input 1. Barycenter sweeps, left to right
    and right to left, each followed by transposes of neighbours (as in dot), then undo most of
-   the crossings a shared node makes; the best order found is kept.
+   the crossings a shared node makes; the best order found is kept. Crossings are counted with
+   Barth, Jünger and Mutzel's accumulator tree, and the sweeps stop when they stop helping or
+   when their work (items and links looked at, :data:`ORDER_WORK`) would pass its allowance, so
+   the whole layout grows about as n log n (``benchmarks/bench_layout.py``).
 4. **Coordinates.** Brandes and Köpf's vertical alignment joins each item to its upper median
    input into a block drawn on one horizontal line, so the tutorial's ``w → × → z → + → e → x² →
    L`` is straight and a long edge is a straight run. Blocks are packed from the top, then each is
