@@ -410,6 +410,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the engine and sweep threads (the window's close does it too)."""
         self.sweep.shutdown()
+        self.presenter.layout.shutdown()
         self.session.stop()
 
 

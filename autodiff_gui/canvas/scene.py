@@ -26,6 +26,7 @@ from .layout import layered_layout
 BOX_SIZE = (156.0, 58.0)
 OP_SIZE = 36.0
 H_GAP = 64.0  # room for a local-gradient label on the short edge into a circle
+LAYOUT_OPTIONS = {"box_size": BOX_SIZE, "op_size": OP_SIZE, "h_gap": H_GAP}  # the layout thread's too
 BANNER_GAP = 74.0
 
 _KIND_WORDS = {"param": "a parameter (trained by gradient descent)",
@@ -65,12 +66,21 @@ class GraphScene(QGraphicsScene):
             self._value_known, self._grad_known, self._grads = known
             self._refresh_all()
 
-    def _build(self, graph: GraphSnapshot) -> None:
+    def has_shape_of(self, graph: GraphSnapshot) -> bool:
+        """Whether the items on the scene are laid out for ``graph``'s shape already."""
+        return _shape(graph) == self._shape
+
+    def set_layout(self, graph: GraphSnapshot, layout) -> None:
+        """Build the items for ``graph`` from a layout made elsewhere (the layout thread)."""
+        self._build(graph, layout)
+
+    def _build(self, graph: GraphSnapshot, layout=None) -> None:
         for item in [*self.boxes.values(), *self.ops.values(), *self.edges.values(),
                      *self.results.values()]:
             self.removeItem(item)
         self.boxes, self.ops, self.edges, self.results, self._roles = {}, {}, {}, {}, {}
-        layout = layered_layout(graph, box_size=BOX_SIZE, op_size=OP_SIZE, h_gap=H_GAP)
+        if layout is None:
+            layout = layered_layout(graph, **LAYOUT_OPTIONS)
         for n in graph.nodes:
             p = layout.boxes[n.id]
             box = ValueBox(QRectF(p.x, p.y, p.w, p.h), self.theme, n.kind)

@@ -1,6 +1,7 @@
 """The teaching panels wired into the real window: ledger, backward code, time travel, ghosts."""
 
 import pytest
+from PySide6.QtWidgets import QApplication
 
 from autodiff_gui.canvas.items import RECEIVING, UPSTREAM
 from autodiff_gui.panels.ledger import ledger_rows
@@ -181,3 +182,25 @@ def every_box_in_view(window) -> bool:
     view = window.view
     shown = view.mapToScene(view.viewport().rect()).boundingRect()
     return all(shown.contains(box.sceneBoundingRect()) for box in window.scene.boxes.values())
+
+
+def test_a_big_graph_is_laid_out_off_the_gui_thread_and_the_newest_program_wins(window, qtbot):
+    """A graph past the background size is laid out in the layout thread: the old graph stays on
+    the canvas meanwhile, and a program loaded before that layout ends replaces it."""
+    from autodiff_gui.presenter import BACKGROUND_LAYOUT_NODES
+    big = "ws = [Value(0.1) for i in range(400)]\nL = sum([w*w for w in ws])\n"
+    with qtbot.waitSignal(window.presenter.layout.busyChanged, timeout=5000,
+                          check_params_cb=lambda busy: busy):
+        window.editor.set_source(big, "big")
+    assert len(window.scene.boxes) == 8  # still the tutorial's graph while the big one is laid out
+    assert "Laying out" in window.statusBar().currentMessage()
+    with qtbot.waitSignal(window.graphShown, timeout=60000):
+        pass
+    assert len(window.scene.boxes) > BACKGROUND_LAYOUT_NODES
+    # the newest program wins: a big one, then at once a small one
+    with qtbot.waitSignal(window.graphShown, timeout=10000):
+        window.editor.set_source(big.replace("0.1", "0.2"), "big2")
+        window.editor.select_preset("three-step")
+    assert len(window.scene.boxes) == 8
+    QApplication.processEvents()
+    assert len(window.scene.boxes) == 8 and not window.presenter.layout.busy
