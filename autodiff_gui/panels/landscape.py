@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QPalette, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -36,6 +36,7 @@ from ..plots.landscape_math import (CURVE, HEATMAP, LOSS_LIMIT, MAX_PATH_POINTS,
                                     fit_range, loss_at, subsample)
 from ..plots.landscape_text import Prediction, caption, describe, prediction
 from ..theme import follow_palette, style_plot
+from ..throttle import Beat
 from .landscape_inputs import LandscapeInputs
 from .landscape_sampling import Sampler
 from .landscape_view import fit_text, landscape_plot, wrapping_label
@@ -44,7 +45,7 @@ __all__ = ["CURVE", "HEATMAP", "LOSS_LIMIT", "MAX_PATH_POINTS", "PARAM_LIMIT", "
            "describe", "fit_range", "loss_at", "steepest_curvature", "subsample"]
 
 CHEAP_PASS_S = 2e-4  # a forward pass this fast makes every refresh immediate
-MIN_REFRESH_S = 0.06  # otherwise refreshes while a run streams moments are this far apart
+MIN_REFRESH_MS = 60  # otherwise refreshes while a run streams moments are this far apart
 
 
 class LandscapePanel(QWidget):
@@ -71,10 +72,7 @@ class LandscapePanel(QWidget):
         self.redraws = 0  # frames drawn (a frame equal to the last one is not drawn again)
         self._sampler = Sampler(self._on_samples, self.isVisible, self)
         self._dirty = False
-        self._last_refresh = -math.inf
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.timeout.connect(self._flush)
+        self._refresh_beat = Beat(self, MIN_REFRESH_MS, self._flush, defer=True)
         self._build()
         self._drawer = Drawer(self._plot, self._sampler.request, 0)  # no program yet: an empty plot
         self._apply_palette()
@@ -305,14 +303,14 @@ class LandscapePanel(QWidget):
 
     def _schedule_refresh(self) -> None:
         """Refresh at the next turn of the event loop, so that a path and a moment set together
-        cost one refresh; for an expensive program, at most every MIN_REFRESH_S while a run
+        cost one refresh; for an expensive program, at most every MIN_REFRESH_MS while a run
         streams moments. A hidden panel waits for its showEvent."""
         self._dirty = True
-        if self._refresh_timer.isActive() or not self.isVisible():
+        if not self.isVisible():
             return
-        wait = MIN_REFRESH_S - (time.perf_counter() - self._last_refresh)
         cheap = self._sampler.cost <= CHEAP_PASS_S
-        self._refresh_timer.start(0 if cheap or wait <= 0 else max(1, int(wait * 1000)))
+        self._refresh_beat.ms = 0 if cheap else MIN_REFRESH_MS
+        self._refresh_beat.request()
 
     def _flush(self) -> None:
         if self._dirty:
@@ -326,12 +324,12 @@ class LandscapePanel(QWidget):
 
     def _refresh_now(self) -> None:
         self._dirty = False
-        self._refresh_timer.stop()
+        self._refresh_beat.stop()
         frame = self._in.frame()
         key = None if frame is None else self._in.key(frame, self._tone)
         if key is not None and key == self._drawn_key:
             return  # nothing the panel shows has changed
-        self._last_refresh = time.perf_counter()
+        self._refresh_beat.last = time.monotonic()  # a direct refresh counts for the beat too
         self.redraws += 1
         if frame is None:
             self._prediction = ("Load a program with a parameter to see its loss landscape."
