@@ -329,14 +329,7 @@ class Trainer:
         if (-bound <= loss <= bound and -_INF < loss < _INF and all(-_INF < g < _INF for g in grads)
                 and all(-b <= v <= b for v, b in zip(self.values, self._bounds))):
             # nothing diverges (the usual case, decided at once): converged, or one more update
-            if max(map(abs, grads), default=0.0) <= self.tol:
-                self._end(CONVERGED, self._converged_message(grads))
-                return self._record(loss, grads)
-            record = self._record(loss, grads)
-            lr = self.lr
-            self.values = [v - lr * g for v, g in zip(self.values, grads)]  # record.next_values
-            self.iteration += 1
-            return record
+            return self._converge_or_update(loss, grads)
         if not _finite(loss) or not all(_finite(g) for g in grads):
             return self._diverge_at(loss, grads, "a value became infinite or not a number")
         if abs(loss) > DIVERGENCE_FACTOR * max(abs(self.first_loss), 1.0):
@@ -345,8 +338,11 @@ class Trainer:
             if not abs(v) <= bound:
                 return self._diverge_at(loss, grads, f"{name} = {format_number(v)} grew past a "
                                                      f"million times its start")
-        biggest = max(map(abs, grads), default=0.0)
-        if biggest <= self.tol:
+        return self._converge_or_update(loss, grads)
+
+    def _converge_or_update(self, loss: float, grads: list[float]) -> IterationRecord:
+        """Step 3: stop if every gradient is within the tolerance, else θ ← θ - lr·dL/dθ."""
+        if max(map(abs, grads), default=0.0) <= self.tol:
             self._end(CONVERGED, self._converged_message(grads))
             return self._record(loss, grads)
         record = self._record(loss, grads)
