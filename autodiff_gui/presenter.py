@@ -22,7 +22,7 @@ from engine.train import CONVERGED, DIVERGED, RUNNING
 from .theme import status_style
 from .canvas.layout_worker import LayoutWorker
 from .canvas.scene import LAYOUT_OPTIONS
-from .session import (CHAIN, FORWARD, ITERATIONS, LIVE, LOADED, STARTED, TRAVEL, Session,
+from .session import (CHAIN, FORWARD, ITERATIONS, LIVE, LOADED, SEED, STARTED, TRAVEL, Session,
                       Shown)
 from .throttle import Beat
 from .timeline import position_text
@@ -118,7 +118,7 @@ class Presenter(QObject):
             scene.begin_iteration(shown.graph)
             self._banner(f"Iteration {shown.iteration}, step 1 · forward pass: compute each node "
                          f"from its inputs, and the local gradients along the way")
-        elif shown.kind in (FORWARD, CHAIN) and shown.redraw:
+        elif shown.kind in (FORWARD, SEED, CHAIN) and shown.redraw:
             scene.show_moment(shown.moment)
             w.curves.set_marker(None)
             self._banner(f"{scene.banner.title}:  {scene.banner.text}")
@@ -127,6 +127,10 @@ class Presenter(QObject):
             scene.show_forward_step(step, shown.forward_total)
             self._banner(f"Forward step {step.number} of {shown.forward_total}:  "
                          f"{scene.banner.text}")
+        elif shown.kind == SEED:
+            scene.show_seed()
+            self._banner(f"Backward step 0, the seed:  {scene.banner.text}   (the loss's gradient "
+                         f"with respect to itself is 1: backward() starts here)")
         elif shown.kind == CHAIN:
             step = shown.step
             text = explain.chain_formula(scene.graph, step)

@@ -160,9 +160,13 @@ class GraphScene(QGraphicsScene):
         self._refresh_node(g.root)
 
     def show_seed(self) -> None:
-        """The banner of step 0 of the backward pass: ``dL/dL = 1``."""
-        if self.graph is not None:
-            self.set_banner("Step 2 · backward pass: the seed", seed_text(self.graph))
+        """Step 0 of the backward pass: the loss's gradient becomes 1 (``dL/dL = 1``), its box lit."""
+        if self.graph is None:
+            return
+        self.begin_backward()
+        self.clear_highlight()
+        self._set_role(("box", self.graph.root), RECEIVING)
+        self.set_banner("Step 2 · backward pass, step 0: the seed", seed_text(self.graph))
 
     def show_chain_rule_step(self, step: ChainRuleStep, text: str, total: int | None = None) -> None:
         g = self.graph
@@ -200,7 +204,7 @@ class GraphScene(QGraphicsScene):
         shown = moment.shown_grads()
         self._grad_known = [x == x for x in shown]  # NaN: not reached yet
         self._grads = [0.0 if x != x else x for x in shown]
-        if moment.position >= len(moment.forward):
+        if moment.seeded:
             self._grad_known[g.root] = True
             self._grads[g.root] = 1
         self.clear_highlight()
@@ -210,7 +214,7 @@ class GraphScene(QGraphicsScene):
             self._light_chain_step(step)
             self.set_banner(f"Step 2 · backward pass, multiplication {step.number} of "
                             f"{len(moment.chain)}", chain_formula(moment.after, step))
-        elif moment.position >= len(moment.forward):
+        elif moment.seeded:
             self.show_seed()
         elif moment.forward_done:
             step = moment.forward[moment.forward_done - 1]

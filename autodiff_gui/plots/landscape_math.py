@@ -87,7 +87,7 @@ def gradient_known(moment: Moment, index: int) -> bool:
     node = moment.param_nodes[index]
     last = max((i for i, step in enumerate(moment.chain) if step.child == node), default=None)
     if last is None:
-        return node == moment.after.root and moment.chain_done > 0
+        return node == moment.after.root and moment.seeded
     return moment.chain_done > last
 
 

@@ -173,7 +173,7 @@ def test_window_text_exports(window, qtbot, tmp_path):
 
 
 def test_window_snapshot_mid_backward_pass_is_one_moment(window, qtbot, tmp_path):
-    for _ in range(5):
+    for _ in range(6):  # the iteration's start, 4 forward steps, the seed
         window.step_one()
     with qtbot.waitSignal(window.stepShown, timeout=5000):
         window.step_one()

@@ -34,10 +34,9 @@ def test_the_gradient_is_known_after_the_last_multiplication_into_the_parameter(
     m = replay(preset("three-step").program(), [0.0])
     w = m.param_nodes[0]
     last = max(i for i, step in enumerate(m.chain) if step.child == w)
-    forward = len(m.forward)
     for position in range(m.complete + 1):
         known = gradient_known(m.at(position), 0)
-        assert known == (position >= forward + last + 1), position
+        assert known == (position >= m.seed_position + last + 1), position
         assert update_reached(m.at(position)) == (position == m.complete)
 
 

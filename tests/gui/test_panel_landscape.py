@@ -324,7 +324,7 @@ def test_the_tangent_once_the_gradient_is_computed_and_the_step_at_the_update(pa
     moment = replay(tutorial(), [0.0], lr=0.1)
     w = moment.param_nodes[0]
     last = max(i for i, step in enumerate(moment.chain) if step.child == w)
-    computed = len(moment.forward) + last + 1
+    computed = moment.seed_position + last + 1
     panel.set_moment(moment.at(computed - 1))  # the multiplication into w is still to come
     assert panel.tangent_line() is None
     panel.set_moment(moment.at(computed))

@@ -57,9 +57,11 @@ def test_selecting_a_ledger_row_lights_that_edge_and_shows_the_banner(window, qt
 def test_backward_code_lights_the_accumulation_line(window, qtbot):
     window.teach.setCurrentWidget(window.source_panel)
     m = window.moment
-    window.travel_to_position(len(m.forward))
+    window.travel_to_position(len(m.forward))  # the forward pass done: backward() not called yet
+    assert window.source_panel.lit_line is None
+    window.travel_to_position(m.seed_position)  # backward step 0
     assert window.source_panel.lit_line == SEED
-    window.travel_to_position(len(m.forward) + 2)
+    window.travel_to_position(m.seed_position + 2)
     assert window.source_panel.lit_line == ACCUMULATE
     assert "child.grad = 0 + 1 × -4 = -4" in window.source_panel.where.text()
     assert "child.grad += local_grad * v.grad" in window.source_panel.code.toPlainText()
