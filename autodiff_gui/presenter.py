@@ -114,6 +114,7 @@ class Presenter(QObject):
             scene.set_banner("Forward pass done: every value is known; gradients are not yet", hint)
             self._banner(hint)
             w.status_label.setText("")
+            w.tour.start_over()  # a reset starts the Tour again too
         elif shown.kind == STARTED:
             scene.begin_iteration(shown.graph)
             self._banner(f"Iteration {shown.iteration}, step 1 · forward pass: compute each node "

@@ -460,6 +460,12 @@ class TourPanel(QWidget):
 
     # --- navigation ---------------------------------------------------------------------------
 
+    def start_over(self) -> None:
+        """Back to the first page, quietly (a reset or a new program: the window is already at
+        its start)."""
+        self._index = 0
+        self._show()
+
     def next_page(self) -> None:
         self.go_to_page(self._index + 1)
 

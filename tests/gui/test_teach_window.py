@@ -206,3 +206,14 @@ def test_a_big_graph_is_laid_out_off_the_gui_thread_and_the_newest_program_wins(
     assert len(window.scene.boxes) == 8
     QApplication.processEvents()
     assert len(window.scene.boxes) == 8 and not window.presenter.layout.busy
+
+
+def test_a_reset_turns_the_tour_back_to_its_first_page(window, qtbot):
+    window.teach.setCurrentWidget(window.tour)
+    window._push_moment_to_panels()
+    for _ in range(3):
+        window.tour.next_page()
+    assert window.tour.page_index() == 3
+    with qtbot.waitSignal(window.graphShown, timeout=5000):
+        window.reset()
+    assert window.tour.page_index() == 0
