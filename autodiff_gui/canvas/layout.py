@@ -43,7 +43,7 @@ BOX, CIRCLE, DUMMY = "box", "op", "dummy"
 #: How many ordering sweeps at most; each is one pass over every column.
 SWEEPS = 40
 #: How far apart (scene units) two edges from one box to one circle leave the box.
-PARALLEL_SPREAD = 12.0
+PARALLEL_SPREAD = 24.0  # twin edges (a * a) leave their box this far apart: room for two labels
 #: Passes that pull blocks toward their neighbours after the top-down packing.
 PULL_PASSES = 8
 #: How much work (items and links looked at) ordering may spend. A graph of a few thousand items

@@ -104,7 +104,8 @@ class GraphScene(QGraphicsScene):
                 else:
                     a, q = layout.boxes[c], layout.ops[n.id]
                     points = [QPointF(a.x + a.w, a.y + a.h / 2), QPointF(q.x, q.y + q.h / 2)]
-                edge = Edge(points, self.theme)
+                # twin edges (a * a) meet at the circle: their labels sit apart, near the box
+                edge = Edge(points, self.theme, label_at=0.25 if n.children.count(c) > 1 else 0.5)
                 self.addItem(edge)
                 self.edges[(c, n.id, i)] = edge
         width = max(layout.width, 560.0)

@@ -340,3 +340,18 @@ def test_crossing_reduction_stops_within_its_allowance(monkeypatch):
     check_invariants(g, some)
     first = count_crossings(g, layered_layout(g, sweeps=0))
     assert count_crossings(g, full) <= count_crossings(g, some) <= first
+
+
+def test_the_labels_of_twin_edges_do_not_overlap(qapp):
+    """a * a: two edges from a into one ×, each with its local gradient 2; both labels readable."""
+    from autodiff_gui.canvas.scene import GraphScene
+    from engine.language import evaluate
+    ev = evaluate(preset("shared-node").program())
+    ev.loss.backward()
+    scene = GraphScene()
+    scene.show_graph(ev.snapshot())
+    graph = scene.graph
+    square = next(n for n in graph.nodes if n.children and n.children[0] == n.children[1])
+    first, second = (scene.edges[(square.children[0], square.id, i)] for i in (0, 1))
+    assert first.label == second.label == "2"
+    assert not first._label_rect().intersects(second._label_rect())
