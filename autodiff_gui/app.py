@@ -100,7 +100,7 @@ def _screenshot(app, window, path: Path, steps: int, speed: int | None,
         if backward_step is not None and window.curves.history.count:
             window.travel_to_iteration(0)
             window.teach.setCurrentWidget(window.ledger)
-            window.travel_to_position(len(window.moment.forward) + backward_step)
+            window.travel_to_position(window.moment.seed_position + backward_step)
         window._push_moment_to_panels()
         window.landscape.finish_sampling()
         app.processEvents()

@@ -17,13 +17,14 @@ import sys
 from pathlib import Path
 
 from autodiff_gui import __version__
-from engine import explain, formats, takehome
+from engine import explain, formats
 from engine.explain import format_number
 from engine.files import ProgramFileError, atomic_write, describe_os_error, read_program_file
 from engine.graph import GraphSnapshot, backward_steps, forward_steps
 from engine.language import Program, ProgramError, evaluate, parse
 from engine.language.parser import assignment, error_at, short
 from engine.presets import preset, presets
+from engine.progress import default_every
 from engine.records import ChainRuleStep
 from engine.regimes import cap_advice, predict_run_regime
 from engine.train import DEFAULT_LR, DEFAULT_STEPS, DEFAULT_TOL, DIVERGED, ERROR, MAX_STEPS, Trainer
@@ -31,6 +32,8 @@ from engine.value import topological_order
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 1, 2, 3
 IMAGE_FORMATS = (".svg", ".png", ".pdf")
+#: engine.takehome.BACKENDS, named here so that parsing the command line imports no exporter
+TAKEHOME_BACKENDS = ("tutorial", "micrograd")
 
 
 class UserError(Exception):
@@ -256,7 +259,7 @@ def _train_options(program: Program, args: argparse.Namespace) -> tuple[float, i
     elif "every" in program.settings:
         every = program.settings["every"]
     else:
-        every = 1 if args.json else takehome.default_every(program, steps)
+        every = 1 if args.json else default_every(program, steps)
     return lr, steps, tol, every
 
 
@@ -349,6 +352,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # --- export ----------------------------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace) -> int:
+    from engine import takehome  # only an export needs it: grad and train start faster
+
     out = Path(args.output)
     suffix = out.suffix.lower()
     known = sorted(set(formats.TEXT_FORMATS) | set(IMAGE_FORMATS) | set(takehome.SUFFIXES))
@@ -406,6 +411,7 @@ def refuse_undrawable(program: Program, output: str) -> None:
 def _export_takehome(program: Program, out: Path, args: argparse.Namespace) -> int:
     """A standalone script or notebook that trains the program as the tutorial does (``--steps``
     there is its step cap, else the program's)."""
+    from engine import takehome
     try:
         takehome.write(program, out, lr=args.lr, steps=args.steps or None, backend=args.backend)
     except takehome.TakeHomeError as exc:
@@ -508,7 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, metavar="PX", help="PNG width in pixels")
     p.add_argument("--scale", type=float, metavar="S", help="PNG scale (default 1; 2 for slides)")
     p.add_argument("--transparent", action="store_true", help="PNG with a transparent background")
-    p.add_argument("--with", dest="backend", choices=takehome.BACKENDS, default=takehome.TUTORIAL,
+    p.add_argument("--with", dest="backend", choices=TAKEHOME_BACKENDS, default=TAKEHOME_BACKENDS[0],
                    help="for .py/.ipynb: whose Value the script runs on (default: the tutorial's, "
                         "written into the script; micrograd: `from micrograd.engine import Value`)")
     p.set_defaults(func=cmd_export)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog
 
 from engine.files import ProgramFileError, atomic_write, describe_os_error, read_program_file
@@ -26,7 +26,7 @@ from engine.presets import preset
 from .export import ExportError, ImageOptions, render_image, write_snapshot
 from .export_dialog import RecordDialog, SnapshotDialog
 from .plots.export import export_plot
-from .recording import ITERATIONS, RecordingCancelled, record
+from .recording import ITERATIONS, recording
 
 if TYPE_CHECKING:
     from .window import MainWindow
@@ -36,10 +36,14 @@ COPY_MAX_SIDE = 4096  # pixels: a clipboard image of a big graph stays small and
 
 
 class Commands(QObject):
+    #: a recording has ended: the paths it wrote, or None if it was cancelled or failed
+    recordingDone = Signal(object)
+
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.w = window
         self.file_path: Path | None = None
+        self._recording = None  # (frames, progress dialog, timer) while one is being written
 
     # --- the one way to write a file from the window ----------------------------------------------
     def _save(self, title: str, path: Path, write: Callable[[Path], str | None]) -> bool:
@@ -214,37 +218,52 @@ class Commands(QObject):
             self.export_script(path)
 
     def record_run(self, folder: str | Path, mode: str = ITERATIONS, count: int = 30,
-                   gif: bool = True) -> list[Path]:
-        """Frames from a headless run of the current program at the current rate, with a
-        cancellable progress dialog; the run on screen is not disturbed."""
+                   gif: bool = True) -> bool:
+        """Frames from a headless run of the current program at the current rate, a frame per
+        turn of the event loop behind a window-modal progress dialog with Cancel (the loop is
+        never re-entered); the run on screen is not disturbed. ``recordingDone`` says when it
+        ends, with the paths written (None if cancelled or failed). False if none started."""
         program = self.w.session.program
-        if program is None:
-            return []
+        if program is None or self._recording is not None:
+            if self._recording is not None:
+                self.w.statusBar().showMessage("A recording is already being written", 3000)
+            return False
+        paths: list[Path] = []
+        frames = recording(program, folder, mode, self.w.lr_control.lr(), count, gif=gif,
+                           written=paths)
         progress = QProgressDialog("Writing frames…", "Cancel", 0, count, self.w)
         progress.setWindowTitle("Record a run")
+        progress.setWindowModality(Qt.WindowModality.WindowModal)
         progress.setMinimumDuration(300)
+        timer = QTimer(self)
+        self._recording = (frames, progress, timer)
 
-        def on_progress(done: int, total: int) -> bool:
+        def end(result: list[Path] | None, message: str) -> None:
+            timer.stop()
+            progress.close()
+            self._recording = None
+            self.w.statusBar().showMessage(message, 4000)
+            self.recordingDone.emit(result)
+
+        def next_frame() -> None:
+            if progress.wasCanceled():
+                end(None, f"Recording cancelled after {len(paths)} frames")
+                return
+            try:
+                done, total = next(frames)
+            except StopIteration:
+                end(paths, f"Wrote {len(paths)} files to {folder}")
+                return
+            except OSError as exc:
+                end(None, describe_os_error(Path(folder), exc))
+                self.error_dialog("Cannot record the run", describe_os_error(Path(folder), exc))
+                return
             progress.setMaximum(total)
             progress.setValue(done)
-            QApplication.processEvents()
-            return not progress.wasCanceled()
 
-        paths: list[Path] = []
-
-        def write(p: Path) -> str:
-            paths.extend(record(program, p, mode, self.w.lr_control.lr(), count, gif=gif,
-                                progress=on_progress))
-            return f"Wrote {len(paths)} files to {p}"
-
-        try:
-            self._save("Cannot record the run", Path(folder), write)
-        except RecordingCancelled as exc:
-            self.w.statusBar().showMessage(f"Recording {exc}", 4000)
-            return []
-        finally:
-            progress.close()
-        return paths
+        timer.timeout.connect(next_frame)
+        timer.start(0)
+        return True
 
     def record_dialog(self) -> None:
         dialog = RecordDialog(str(self.last_dir() / "frames"), self.w)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSize, QSizeF, Qt
 from PySide6.QtGui import QColor, QImage, QPageSize, QPainter, QPdfWriter
@@ -25,6 +26,8 @@ from engine.train import Trainer
 
 IMAGE_FORMATS = (".png", ".svg", ".pdf")
 MAX_PIXELS = 16384  # the longest side of a PNG
+#: Above this many items, SVG is written from the items' state, not through Qt's SVG painter.
+DIRECT_SVG_ITEMS = 20000
 
 
 class ExportError(ValueError):
@@ -38,7 +41,12 @@ class ImageOptions:
     transparent: bool = False
 
 
-def render_image(scene: QGraphicsScene, options: ImageOptions = ImageOptions()) -> QImage:
+def image_size(scene: QGraphicsScene, options: ImageOptions = ImageOptions()) -> tuple[int, int, str]:
+    """The PNG's width and height for ``options``, and a sentence when it had to be made smaller.
+
+    A big graph is drawn at a capped resolution rather than refused: its longest side becomes
+    :data:`MAX_PIXELS` (the sentence says so and names SVG and PDF, which keep every detail).
+    """
     source = scene.sceneRect()
     if options.width:
         scale = options.width / source.width()
@@ -47,10 +55,24 @@ def render_image(scene: QGraphicsScene, options: ImageOptions = ImageOptions()) 
     if not (scale > 0 and math.isfinite(scale)):
         raise ExportError("the scale must be a positive number")
     w, h = round(source.width() * scale), round(source.height() * scale)
-    if max(w, h) > MAX_PIXELS or min(w, h) < 1:
-        raise ExportError(f"a {w}×{h} image is outside what can be written (at most "
-                          f"{MAX_PIXELS} pixels a side)")
+    note = ""
+    if max(w, h) > MAX_PIXELS:
+        capped = MAX_PIXELS / max(source.width(), source.height())
+        note = (f"The graph would be {w:,} × {h:,} pixels at scale {scale:g}, more than a PNG "
+                f"can hold here ({MAX_PIXELS:,} a side), so it was drawn at scale {capped:.3g}; "
+                f"export SVG or PDF to keep every detail.")
+        w, h = round(source.width() * capped), round(source.height() * capped)
+    return max(w, 1), max(h, 1), note
+
+
+def render_image(scene: QGraphicsScene, options: ImageOptions = ImageOptions()) -> QImage:
+    """The scene as an image, at most :data:`MAX_PIXELS` a side (see :func:`image_size`)."""
+    source = scene.sceneRect()
+    w, h, _ = image_size(scene, options)
     image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
+    if image.isNull():
+        raise ExportError(f"there is not enough memory for a {w:,} × {h:,} image; use a smaller "
+                          f"scale, or SVG or PDF")
     image.fill(Qt.GlobalColor.transparent if options.transparent else QColor("white"))
     painter = QPainter(image)
     painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
@@ -64,6 +86,14 @@ def png_bytes(scene: QGraphicsScene, options: ImageOptions = ImageOptions()) -> 
 
 
 def svg_bytes(scene: QGraphicsScene, title: str = "Autodiff GUI graph") -> bytes:
+    """The scene as SVG. A scene of more than :data:`DIRECT_SVG_ITEMS` items (a graph of a few
+    thousand nodes) is written by :func:`_direct_svg` from its items' own state, since Qt's SVG
+    painter takes minutes and gigabytes on the 68,000-node perceptron; smaller ones go through
+    ``QGraphicsScene.render``."""
+    if len(scene.items()) > DIRECT_SVG_ITEMS:
+        direct = _direct_svg(scene, title)
+        if direct is not None:
+            return direct
     source = scene.sceneRect()
     data = QByteArray()
     buf = QBuffer(data)
@@ -104,10 +134,16 @@ def pdf_bytes(scene: QGraphicsScene, title: str = "Autodiff GUI graph") -> bytes
     return bytes(data.data())
 
 
-def export_scene(scene: QGraphicsScene, path: str | Path, options: ImageOptions = ImageOptions()) -> None:
-    """Write the scene to ``path``; its suffix picks PNG, SVG or PDF. Raises OSError or ExportError."""
+def export_scene(scene: QGraphicsScene, path: str | Path, options: ImageOptions = ImageOptions()) -> str:
+    """Write the scene to ``path``; its suffix picks PNG, SVG or PDF. Raises OSError or ExportError.
+
+    Returns a sentence for the learner when the file differs from what was asked (a PNG too big
+    for its requested scale is drawn smaller: :func:`image_size`), else "".
+    """
     suffix = Path(path).suffix.lower()
+    note = ""
     if suffix == ".png":
+        note = image_size(scene, options)[2]
         data = png_bytes(scene, options)
     elif suffix == ".svg":
         data = svg_bytes(scene)
@@ -117,6 +153,7 @@ def export_scene(scene: QGraphicsScene, path: str | Path, options: ImageOptions 
         raise ExportError(f"{Path(path).name} has no image extension the app knows; use "
                           f"{', '.join(IMAGE_FORMATS)}")
     atomic_write(path, data)
+    return note
 
 
 def write_snapshot(scene: QGraphicsScene, path: str | Path, options: ImageOptions = ImageOptions()) -> str:
@@ -144,6 +181,111 @@ def _render(scene: QGraphicsScene, painter: QPainter, target: QRectF, source: QR
     finally:
         if transparent:
             scene.setBackgroundBrush(brush)
+
+
+def _direct_svg(scene: QGraphicsScene, title: str) -> bytes | None:
+    """The canvas's boxes, circles, edges and banner written straight to SVG, drawn as their
+    ``paint`` methods draw them (same shapes, colours, fonts and elided texts).
+
+    Measured on the 67,938-node perceptron: seconds and tens of megabytes, where Qt's SVG painter
+    (a ``<g>`` with the full style for every state change) did not finish in minutes and grew to
+    6 GB. Returns None, so the caller uses Qt's renderer, if the scene holds any other kind of
+    item, which this writer would leave out.
+    """
+    from .canvas.items import RECEIVING, Banner, Edge, OpCircle, ValueBox, _blend, _elide, _font
+
+    items = scene.items()
+    if not all(isinstance(item, (ValueBox, OpCircle, Edge, Banner)) for item in items):
+        return None
+    source = scene.sceneRect()
+    theme = getattr(scene, "theme", None)
+    if theme is None:
+        return None
+    esc = escape
+
+    def colour(c: QColor) -> str:
+        return c.name()
+
+    name_font, mono_font = _font(10.5, bold=True), _font(9, mono=True)
+    out: list[str] = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n',
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{math.ceil(source.width())}" '
+        f'height="{math.ceil(source.height())}" viewBox="0 0 {source.width():g} {source.height():g}">\n',
+        f"<title>{esc(title)}</title>\n<desc>A computational graph with values and gradients, made "
+        f"by Autodiff GUI</desc>\n",
+        f'<rect x="0" y="0" width="{source.width():g}" height="{source.height():g}" '
+        f'fill="{colour(scene.backgroundBrush().color())}"/>\n',
+        f'<g transform="translate({-source.x():g},{-source.y():g})" font-family="DejaVu Sans" '
+        f'xml:space="preserve">\n']
+    write = out.append
+    edges = sorted((item for item in items if isinstance(item, Edge)), key=lambda e: e.zValue())
+    for edge in edges:
+        c = colour(theme.role_color(edge.role) or theme.edge)
+        dx, dy = edge.pos().x(), edge.pos().y()
+        pts = [(p.x() + dx, p.y() + dy) for p in edge.points]
+        d = "M" + " L".join(f"{x:g},{y:g}" for x, y in pts)
+        write(f'<path d="{d}" fill="none" stroke="{c}" stroke-width="{3.2 if edge.role else 1.3}" '
+              f'stroke-linecap="round" stroke-linejoin="round"/>\n')
+        (ax, ay), (bx, by) = pts[-2], pts[-1]
+        length = max(math.hypot(bx - ax, by - ay), 1e-6)
+        ux, uy = (bx - ax) / length, (by - ay) / length
+        size = 11 if edge.role else 8
+        write(f'<polygon points="{bx:g},{by:g} {bx - ux * size - uy * size * 0.5:.2f},'
+              f'{by - uy * size + ux * size * 0.5:.2f} {bx - ux * size + uy * size * 0.5:.2f},'
+              f'{by - uy * size - ux * size * 0.5:.2f}" fill="{c}"/>\n')
+        if edge.label:
+            r = edge._label_rect().translated(dx, dy)
+            write(f'<rect x="{r.x():g}" y="{r.y():g}" width="{r.width():g}" height="{r.height():g}" '
+                  f'rx="4" fill="{colour(theme.background)}" stroke="{c}" '
+                  f'stroke-width="{2.0 if edge.role else 1.0}"/>\n'
+                  f'<text x="{r.center().x():g}" y="{r.center().y():g}" text-anchor="middle" '
+                  f'dominant-baseline="central" font-family="DejaVu Sans Mono" font-size="11" '
+                  f'fill="{colour(theme.text if edge.role else theme.muted)}">{esc(edge.label)}</text>\n')
+    for item in items:
+        if isinstance(item, ValueBox):
+            r = item.rect().translated(item.pos())
+            role = theme.role_color(item.role)
+            fill = _blend(theme.box, role, 0.14) if role is not None else theme.box
+            x, y, w, h = r.x(), r.y(), r.width(), r.height()
+            text_w = w - 16
+            write(f'<rect x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}" rx="7" '
+                  f'fill="{colour(fill)}" stroke="{colour(role or theme.edge)}" '
+                  f'stroke-width="{3.0 if role is not None else 1.2}"/>\n'
+                  f'<rect x="{x + 1.5:g}" y="{y + 6:g}" width="5" height="{h - 12:g}" rx="2.5" '
+                  f'fill="{colour(theme.kind_color(item.kind))}"/>\n'
+                  f'<text x="{x + 12:g}" y="{y + 12:g}" dominant-baseline="central" font-size="14" '
+                  f'font-weight="bold" fill="{colour(theme.text)}">'
+                  f'{esc(_elide(item.name, name_font, text_w))}</text>\n'
+                  f'<text x="{x + 12:g}" y="{y + 29:g}" dominant-baseline="central" '
+                  f'font-family="DejaVu Sans Mono" font-size="12" fill="{colour(theme.text)}">'
+                  f'{esc(_elide(item.value_text, mono_font, text_w))}</text>\n'
+                  f'<text x="{x + 12:g}" y="{y + 45:g}" dominant-baseline="central" '
+                  f'font-family="DejaVu Sans Mono" font-size="12" '
+                  f'fill="{colour(theme.receiving if item.role == RECEIVING else theme.muted)}">'
+                  f'{esc(_elide(item.grad_text, mono_font, text_w))}</text>\n')
+        elif isinstance(item, OpCircle):
+            r = item.rect().translated(item.pos())
+            role = theme.role_color(item.role)
+            size = 12 if len(item.symbol) <= 2 else 8.5 if len(item.symbol) <= 4 else 7
+            write(f'<circle cx="{r.center().x():g}" cy="{r.center().y():g}" r="{r.width() / 2:g}" '
+                  f'fill="{colour(_blend(theme.box, role or theme.op, 0.16))}" '
+                  f'stroke="{colour(role or theme.op)}" stroke-width="{3.0 if role else 1.6}"/>\n'
+                  f'<text x="{r.center().x():g}" y="{r.center().y():g}" text-anchor="middle" '
+                  f'dominant-baseline="central" font-size="{max(1, round(size * 96 / 72))}" '
+                  f'font-weight="bold" fill="{colour(theme.text)}">{esc(item.symbol)}</text>\n')
+    for item in items:
+        if isinstance(item, Banner) and (item.text or item.title) and item.isVisible():
+            x, y, w = item.pos().x(), item.pos().y(), item.width
+            write(f'<rect x="{x:g}" y="{y:g}" width="{w:g}" height="54" rx="8" '
+                  f'fill="{colour(theme.banner)}"/>\n'
+                  f'<text x="{x + 12:g}" y="{y + 13:g}" dominant-baseline="central" font-size="12" '
+                  f'fill="{colour(theme.muted)}">{esc(item.title)}</text>\n'
+                  f'<text x="{x + 12:g}" y="{y + 36:g}" dominant-baseline="central" '
+                  f'font-family="DejaVu Sans Mono" font-size="16" font-weight="bold" '
+                  f'fill="{colour(theme.text)}">'
+                  f'{esc(_elide(item.text, _font(12, True, True), w - 24))}</text>\n')
+    write("</g>\n</svg>\n")
+    return "".join(out).encode()
 
 
 def _image_bytes(image: QImage, fmt: str = "PNG") -> bytes:

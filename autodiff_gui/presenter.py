@@ -10,14 +10,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dataclasses import replace
+
 from PySide6.QtCore import QObject
 
 from engine import explain
+from engine.graph import GraphSnapshot
 from engine.replay import Moment
 from engine.train import CONVERGED, DIVERGED, RUNNING
 
 from .theme import status_style
-from .session import (CHAIN, FORWARD, ITERATIONS, LIVE, LOADED, STARTED, TRAVEL, Session,
+from .canvas.layout_worker import LayoutWorker
+from .canvas.scene import LAYOUT_OPTIONS
+from .session import (CHAIN, FORWARD, ITERATIONS, LIVE, LOADED, SEED, STARTED, TRAVEL, Session,
                       Shown)
 from .throttle import Beat
 from .timeline import position_text
@@ -25,6 +30,9 @@ from .timeline import position_text
 if TYPE_CHECKING:
     from .window import MainWindow
 
+#: Graphs above this many nodes are laid out in the layout thread: the window keeps answering
+#: (the old graph stays, a note says what is happening); smaller ones take a few ms, at once.
+BACKGROUND_LAYOUT_NODES = 400
 PLOT_FRAME_MS = 200  # the loss and parameter plots during a fast run
 PANEL_FRAME_MS = 250  # the Learn panels and the landscape during a fast run
 
@@ -45,14 +53,54 @@ class Presenter(QObject):
         session.runEnded.connect(self._on_run_ended)
         session.stateChanged.connect(self._on_state)
         session.failed.connect(self._on_failed)
+        self.layout = LayoutWorker(self, **LAYOUT_OPTIONS)
+        self.layout.laidOut.connect(self._on_laid_out)
+        self.layout.failed.connect(self._on_layout_failed)
+        self._laying_out: dict[int, GraphSnapshot] = {}  # token → the graph being laid out
 
     def run_starting(self) -> None:
         """Stagger the slower beats, so a run's first frames do not all come at once."""
         self.plot_beat.hold(0)
         self.panel_beat.hold(PANEL_FRAME_MS // 2)
 
+    # --- layout off the GUI thread ------------------------------------------------------------
+    def _canvas_ready(self, shown: Shown) -> bool:
+        """Whether the canvas can draw ``shown`` now: its graph's items exist, or it is small
+        enough to lay out at once. A big new graph goes to the layout thread, once."""
+        graph = shown.graph or (shown.moment.before if shown.moment is not None else None) \
+            or self.session.graph
+        scene = self.w.scene
+        if graph is None or scene.has_shape_of(graph) or len(graph.nodes) <= BACKGROUND_LAYOUT_NODES:
+            if graph is not None and self._laying_out:
+                self.layout.cancel()  # a newer, small program: the big layout is not wanted
+                self._laying_out.clear()
+            return True
+        if not any(_same_shape(g, graph) for g in self._laying_out.values()):
+            self.layout.cancel()
+            self._laying_out = {self.layout.request(graph): graph}
+            self.w.statusBar().showMessage(f"Laying out the graph of {len(graph.nodes):,} nodes… "
+                                           f"(the window keeps answering)")
+        return False
+
+    def _on_laid_out(self, token: int, layout) -> None:
+        graph = self._laying_out.pop(token, None)
+        if graph is None:
+            return
+        self.w.scene.set_layout(graph, layout)
+        self.w.statusBar().showMessage(f"Laid out {len(graph.nodes):,} nodes", 3000)
+        shown = self.session.shown
+        if shown is not None:  # draw whatever moment the window is at by now, whole
+            self.show(replace(shown, redraw=True, records=()))
+
+    def _on_layout_failed(self, token: int, message: str) -> None:
+        if self._laying_out.pop(token, None) is not None:
+            self.w.statusBar().showMessage(f"Cannot lay out the graph: {message}")
+
     # --- the one slot ---------------------------------------------------------------------------
     def show(self, shown: Shown) -> None:
+        if not self._canvas_ready(shown):
+            self._show_numbers(shown)  # the old graph stays on the canvas until the new is laid out
+            return
         w, scene = self.w, self.w.scene
         if shown.kind == LOADED:
             program = self.session.program
@@ -66,11 +114,12 @@ class Presenter(QObject):
             scene.set_banner("Forward pass done: every value is known; gradients are not yet", hint)
             self._banner(hint)
             w.status_label.setText("")
+            w.tour.start_over()  # a reset starts the Tour again too
         elif shown.kind == STARTED:
             scene.begin_iteration(shown.graph)
             self._banner(f"Iteration {shown.iteration}, step 1 · forward pass: compute each node "
                          f"from its inputs, and the local gradients along the way")
-        elif shown.kind in (FORWARD, CHAIN) and shown.redraw:
+        elif shown.kind in (FORWARD, SEED, CHAIN) and shown.redraw:
             scene.show_moment(shown.moment)
             w.curves.set_marker(None)
             self._banner(f"{scene.banner.title}:  {scene.banner.text}")
@@ -79,6 +128,10 @@ class Presenter(QObject):
             scene.show_forward_step(step, shown.forward_total)
             self._banner(f"Forward step {step.number} of {shown.forward_total}:  "
                          f"{scene.banner.text}")
+        elif shown.kind == SEED:
+            scene.show_seed()
+            self._banner(f"Backward step 0, the seed:  {scene.banner.text}   (the loss's gradient "
+                         f"with respect to itself is 1: backward() starts here)")
         elif shown.kind == CHAIN:
             step = shown.step
             text = explain.chain_formula(scene.graph, step)
@@ -104,15 +157,19 @@ class Presenter(QObject):
             else:
                 scene.show_moment(shown.moment)
             self._banner("Back to the latest moment of the run")
+        self._show_numbers(shown, panels_now=shown.kind in (TRAVEL, LIVE) and shown.redraw)
+        self._emit_shown(shown)
+
+    def _show_numbers(self, shown: Shown, panels_now: bool = False) -> None:
+        """Everything but the canvas: plots, readout, time travel, panels."""
         if shown.records:
             self.plot_beat.request()
         self._show_readout(shown)
         self.sync_timeline()
-        if shown.kind in (TRAVEL, LIVE) and shown.redraw:
+        if panels_now:
             self.push_moment_to_panels()
         else:
             self.panel_beat.request()
-        self._emit_shown(shown)
 
     def _show_iterations(self, shown: Shown) -> None:
         scene, last = self.w.scene, shown.record
@@ -121,6 +178,9 @@ class Presenter(QObject):
         if len(shown.records) == 1:
             title, text = explain.update_text(last, self._loss_name())
             scene.set_banner(title, text)
+            if last.status == RUNNING and shown.graph is not None:  # the update, on the boxes
+                scene.show_update({p.name: (p.data, new)
+                                   for p, new in zip(last.params, last.next_values)})
             self._banner(f"{title}:  {text}")
         else:
             scene.set_banner(f"Running · iteration {last.iteration}",
@@ -184,9 +244,8 @@ class Presenter(QObject):
         upto = len(arrays.iterations)
         if upto and m.iteration <= int(arrays.iterations[-1]):
             upto = history.index_at(m.iteration) + 1
-        path = [tuple(float(x) for x in row) for row in arrays.values[:upto][-2000:]]
         landscape = self.w.landscape
-        landscape.set_path(path)
+        landscape.set_path_array(arrays.values[:upto])
         landscape.set_moment(m)
         landscape.set_lr(self.session.lr if self.session.live else m.lr)
 
@@ -219,3 +278,8 @@ class Presenter(QObject):
 
     def _on_failed(self, message: str) -> None:
         self.w.status_label.setText(message)
+
+
+def _same_shape(a: GraphSnapshot, b: GraphSnapshot) -> bool:
+    return len(a.nodes) == len(b.nodes) and all(
+        (x.kind, x.op, x.children) == (y.kind, y.op, y.children) for x, y in zip(a.nodes, b.nodes))

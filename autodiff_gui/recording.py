@@ -63,18 +63,17 @@ def frames(program: Program, mode: str, lr: float, count: int,
         yield png_bytes(scene, options)
 
 
-def record(program: Program, folder: str | Path, mode: str = ITERATIONS, lr: float = 0.1,
-           count: int = 30, options: ImageOptions = ImageOptions(), gif: bool = True,
-           frame_ms: int = 500, progress: Callable[[int, int], bool] | None = None) -> list[Path]:
-    """Write ``frame_0001.png`` … into ``folder`` (and ``run.gif`` if Pillow is there).
-
-    ``progress(done, total)`` is called after each frame; returning False cancels, and the frames
-    written so far stay. Returns the paths written.
-    """
+def recording(program: Program, folder: str | Path, mode: str = ITERATIONS, lr: float = 0.1,
+              count: int = 30, options: ImageOptions = ImageOptions(), gif: bool = True,
+              frame_ms: int = 500, written: list[Path] | None = None) -> Iterator[tuple[int, int]]:
+    """Write ``frame_0001.png`` … into ``folder`` (and ``run.gif`` if Pillow is there), one
+    frame per step of the generator, which yields ``(done, total)``; the paths go into
+    ``written``. A window drives it from its event loop a frame at a time (never re-entering
+    the loop); a script drains it with :func:`record`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     total = count if mode == ITERATIONS else len(list(backward_steps(evaluate(program).loss))) + 1
-    written: list[Path] = []
+    written = written if written is not None else []
     images: list[bytes] = []
     for i, data in enumerate(frames(program, mode, lr, count, options), start=1):
         path = folder / f"frame_{i:04d}.png"
@@ -82,12 +81,25 @@ def record(program: Program, folder: str | Path, mode: str = ITERATIONS, lr: flo
         written.append(path)
         if gif:
             images.append(data)
-        if progress is not None and progress(i, total) is False:
-            raise RecordingCancelled(f"cancelled after {i} frames")
+        yield i, total
     if gif and images and gif_available():
         path = folder / "run.gif"
         atomic_write(path, gif_bytes(images, frame_ms))
         written.append(path)
+
+
+def record(program: Program, folder: str | Path, mode: str = ITERATIONS, lr: float = 0.1,
+           count: int = 30, options: ImageOptions = ImageOptions(), gif: bool = True,
+           frame_ms: int = 500, progress: Callable[[int, int], bool] | None = None) -> list[Path]:
+    """All of a :func:`recording` at once; returns the paths written.
+
+    ``progress(done, total)`` is called after each frame; returning False cancels, and the frames
+    written so far stay.
+    """
+    written: list[Path] = []
+    for done, total in recording(program, folder, mode, lr, count, options, gif, frame_ms, written):
+        if progress is not None and progress(done, total) is False:
+            raise RecordingCancelled(f"cancelled after {done} frames")
     return written
 
 

@@ -37,6 +37,7 @@ MAX_FRAME_MS = 500
 LOADED = "loaded"  # a new program or a reset: the forward pass at the start, no gradient yet
 STARTED = "started"  # a step-by-step iteration begins
 FORWARD = "forward"  # one forward step of the live iteration
+SEED = "seed"  # the backward pass's step 0 of the live iteration: dL/dL = 1
 CHAIN = "chain"  # one chain-rule multiplication of the live iteration
 ITERATIONS = "iterations"  # one or more whole iterations done (the update included)
 TRAVEL = "travel"  # the learner went back in time
@@ -69,7 +70,7 @@ class Shown:
 
     @property
     def complete(self) -> bool:
-        return self.position >= self.forward_total + self.chain_total
+        return self.position >= self.forward_total + 1 + self.chain_total
 
 
 class Session(QObject):
@@ -112,6 +113,7 @@ class Session(QObject):
         w.graphReset.connect(self._on_graph_reset)
         w.iterationStarted.connect(self._on_iteration_started)
         w.forwardStep.connect(self._on_forward_step)
+        w.seedStep.connect(self._on_seed)
         w.chainRuleStep.connect(self._on_chain_rule_step)
         w.iterationsDone.connect(self._on_iterations_done)
         w.runFinished.connect(self._on_run_finished)
@@ -269,9 +271,13 @@ class Session(QObject):
     def _on_forward_step(self, step: ForwardStep) -> None:
         self._advance_live(FORWARD, step.number, step)
 
+    def _on_seed(self) -> None:
+        seed = self._live_moment.seed_position if self._live_moment is not None else 0
+        self._advance_live(SEED, seed, None)
+
     def _on_chain_rule_step(self, step: ChainRuleStep) -> None:
-        forward = len(self._live_moment.forward) if self._live_moment is not None else 0
-        self._advance_live(CHAIN, forward + step.number, step)
+        seed = self._live_moment.seed_position if self._live_moment is not None else 0
+        self._advance_live(CHAIN, seed + step.number, step)
 
     def _advance_live(self, kind: str, position: int, step) -> None:
         self._show_new()
@@ -319,7 +325,7 @@ class Session(QObject):
             self._moment = None  # built from the record when a view asks for it
             self._canvas_live = True
             self._announce(Shown(ITERATIONS, last.iteration,
-                                 self._forward_total + self._chain_total, self._forward_total,
+                                 self._forward_total + 1 + self._chain_total, self._forward_total,
                                  self._chain_total, True, record=last, records=records,
                                  graph=graph))
         else:  # travelling: the run is recorded, the moment shown stays put

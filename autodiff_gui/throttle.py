@@ -18,9 +18,12 @@ class Beat:
     """Call ``action`` when asked, at most once per ``ms``: at once if the last call is a beat
     old, otherwise once at the end of the beat (however often it was asked meanwhile)."""
 
-    def __init__(self, parent: QObject, ms: int, action: Callable[[], None]) -> None:
+    def __init__(self, parent: QObject, ms: int, action: Callable[[], None],
+                 defer: bool = False) -> None:
         self.action = action
         self.ms = ms
+        self.defer = defer  # even a call that is due waits for the next event-loop turn, so
+        # several requests made together (a path and a moment) cost one call
         self.last = -1e9
         self.timer = QTimer(parent)
         self.timer.setSingleShot(True)
@@ -30,8 +33,10 @@ class Beat:
         if self.timer.isActive():
             return
         wait = self.ms - (time.monotonic() - self.last) * 1000
-        if wait <= 0:
+        if wait <= 0 and not self.defer:
             self.now()
+        elif wait <= 0:
+            self.timer.start(0)
         else:
             self.timer.start(int(wait) + 1)
 

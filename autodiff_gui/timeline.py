@@ -12,15 +12,20 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QSl
 
 
 def position_text(position: int, forward: int, chain: int) -> str:
-    """``forward step 2 of 4``, ``the seed``, ``multiplication 3 of 7``, ``complete``."""
+    """``forward step 2 of 4``, ``the seed``, ``multiplication 3 of 7``, ``complete``: the
+    positions of an ``engine.replay.Moment`` (the seed is its own step, after the forward pass)."""
     if forward + chain == 0:
         return "the whole iteration"
-    if position >= forward + chain:
+    if position >= forward + 1 + chain:
         return f"backward pass done ({chain} multiplications)"
+    if position == 0:
+        return "before the forward pass"
     if position < forward:
-        return f"forward step {position} of {forward}" if position else "before the forward pass"
-    k = position - forward
-    return f"multiplication {k} of {chain}" if k else "forward done · the seed"
+        return f"forward step {position} of {forward}"
+    if position == forward:
+        return f"forward step {forward} of {forward}: the forward pass is done"
+    k = position - forward - 1
+    return f"multiplication {k} of {chain}" if k else "backward step 0: the seed"
 
 
 class Timeline(QWidget):
@@ -84,7 +89,7 @@ class Timeline(QWidget):
         names ``iteration`` (the one shown: it may be in progress, not yet recorded)."""
         self._forward, self._chain = forward, chain
         self._quietly(self.iteration_slider.setValue, max(0, index))
-        self._quietly(self.step_slider.setRange, 0, forward + chain)
+        self._quietly(self.step_slider.setRange, 0, forward + 1 + chain if forward + chain else 0)
         self._quietly(self.step_slider.setValue, position)
         total = len(self._iterations)
         recorded = 0 <= index < total

@@ -344,7 +344,7 @@ class MainWindow(QMainWindow):
         return self.commands.export_plot(path)
 
     def record_run(self, folder: str | Path, mode: str = ITERATIONS, count: int = 30,
-                   gif: bool = True) -> list[Path]:
+                   gif: bool = True) -> bool:
         return self.commands.record_run(folder, mode, count, gif)
 
     def recent_files(self) -> list[str]:
@@ -435,6 +435,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the engine and sweep threads (the window's close does it too)."""
         self.sweep.shutdown()
+        self.presenter.layout.shutdown()
         self.session.stop()
 
 

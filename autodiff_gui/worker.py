@@ -63,6 +63,7 @@ class EngineWorker(QObject):
     graphReset = Signal(object, object)
     iterationStarted = Signal(object)  # IterationStart: a step-by-step iteration begins
     forwardStep = Signal(object)  # ForwardStep
+    seedStep = Signal()  # the backward pass's step 0 (dL/dL = 1), before its first multiplication
     chainRuleStep = Signal(object)  # ChainRuleStep
     iterationsDone = Signal(object, object)  # list[IterationRecord], GraphSnapshot after backward
     runFinished = Signal(str, str)  # status, message
@@ -75,6 +76,8 @@ class EngineWorker(QObject):
         self._program: Program | None = None
         self._trainer: Trainer | None = None
         self._steps: Iterator | None = None  # the step-by-step iteration in progress
+        self._held: ChainRuleStep | None = None  # a multiplication held back a step for the seed
+        self._seeded = False  # the step-by-step iteration in progress has shown its seed
         self._lr = 0.1
         self._cap = DEFAULT_CAP
         self._tol = DEFAULT_TOL
@@ -106,7 +109,7 @@ class EngineWorker(QObject):
         self._stop_timer()
         self._stop_remote_run(keep=False)
         self._running = False
-        self._steps = None
+        self._steps, self._held = None, None
         if self._program is None:
             return
         try:
@@ -237,8 +240,16 @@ class EngineWorker(QObject):
         if self._steps is None:
             trainer.lr = self._lr
             self._steps = trainer.steps()
-        record = next(self._steps, None)
+        if self._held is not None:  # the multiplication that waited for the seed's own step
+            record, self._held = self._held, None
+        else:
+            record = next(self._steps, None)
+        if isinstance(record, ChainRuleStep) and record.number == 1 and not self._seeded:
+            self._seeded, self._held = True, record
+            self.seedStep.emit()
+            return
         if isinstance(record, IterationStart):
+            self._seeded = False
             self.iterationStarted.emit(record)
         elif isinstance(record, ForwardStep):
             self.forwardStep.emit(record)
@@ -252,7 +263,7 @@ class EngineWorker(QObject):
         trainer = self._trainer
         if self._steps is not None:  # finish the step-by-step iteration quietly
             *_, record = self._steps  # run the generator to its end: the last is the record
-            self._steps = None
+            self._steps, self._held = None, None
             if isinstance(record, IterationRecord):
                 self._finish_batch([record])
             return

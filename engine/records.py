@@ -132,3 +132,36 @@ class RecordBatch(Sequence):
                        for name, v, g in zip(self.names, self.values[row], self.grads[row]))
         return IterationRecord(self.iterations[index], self.lrs[index], self.losses[index], params,
                                self.statuses[index])
+
+
+# --- building records fast ------------------------------------------------------------------------
+# A frozen dataclass sets each field through ``object.__setattr__`` in a Python-level ``__init__``;
+# a trainer making a record per iteration spends more on that than on the iteration itself. The
+# slots' own descriptors set the same fields from C, for the same frozen, equal record.
+_new = object.__new__
+_PARAM_FIELDS = tuple(ParamState.__dict__[f].__set__ for f in ("name", "data", "grad"))
+_RECORD_FIELDS = tuple(IterationRecord.__dict__[f].__set__
+                       for f in ("iteration", "lr", "loss", "params", "status"))
+
+
+def param_state(name: str, data: float, grad: float) -> ParamState:
+    """``ParamState(name, data, grad)``, built without the dataclass's ``__init__``."""
+    set_name, set_data, set_grad = _PARAM_FIELDS
+    p = _new(ParamState)
+    set_name(p, name)
+    set_data(p, data)
+    set_grad(p, grad)
+    return p
+
+
+def iteration_record(iteration: int, lr: float, loss: float, params: tuple[ParamState, ...],
+                     status: str = "running") -> IterationRecord:
+    """``IterationRecord(iteration, lr, loss, params, status)``, built the same fast way."""
+    set_iteration, set_lr, set_loss, set_params, set_status = _RECORD_FIELDS
+    r = _new(IterationRecord)
+    set_iteration(r, iteration)
+    set_lr(r, lr)
+    set_loss(r, loss)
+    set_params(r, params)
+    set_status(r, status)
+    return r

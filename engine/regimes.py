@@ -160,3 +160,21 @@ def cap_advice(regime: Regime, lr: float) -> str:
                 f"ever: more steps will not help; a smaller lr converges, a larger one diverges")
     return (f"at lr = {a} each overshoot is bigger than the last, so more steps make it worse; "
             f"an lr below {b2} converges")
+
+
+def steepest_curvature(program: Program, values: Sequence[float], h: float = 1e-4) -> float | None:
+    """The largest curvature of the loss at ``values`` in any direction, for the landscape's two
+    parameters (:func:`stiffest_curvature`); None where it cannot be measured.
+
+    With two parameters the curvature along each axis alone is not what decides divergence: the
+    bowl's steepest direction is (the regression preset diverges above α ≈ 0.06, while along m
+    alone the limit would be 0.071), so ``classify(lr, steepest_curvature(...))`` is the
+    prediction for both parameters together.
+    """
+    if len(values) != 2:
+        return None
+    try:
+        top = stiffest_curvature(program, values, h)
+    except (ProgramError, ArithmeticError, ValueError):
+        return None
+    return float(f"{top:.9g}") if math.isfinite(top) else None

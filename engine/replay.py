@@ -21,9 +21,11 @@ from .value import topological_order
 class Moment:
     """Iteration ``iteration`` of a run, ``position`` records into it.
 
-    ``position`` counts the iteration's records: 0 is "the forward pass has not begun",
-    ``len(forward)`` is "forward pass done", ``len(forward) + k`` is "after the k-th chain-rule
-    multiplication", and ``complete`` (the default) is the whole backward pass done.
+    ``position`` counts the iteration's steps: 0 is "the forward pass has not begun", ``k`` is
+    "after the k-th forward step" (``len(forward)``: the forward pass done, no gradient known
+    yet), :attr:`seed_position` is the seed (the loss's gradient set to 1, the backward pass's
+    step 0), ``seed_position + k`` is "after the k-th chain-rule multiplication", and
+    ``complete`` (the default) is the whole backward pass done.
     """
 
     program: Program = field(repr=False)
@@ -43,8 +45,18 @@ class Moment:
             object.__setattr__(self, "position", self.complete)
 
     @property
+    def seed_position(self) -> int:
+        """The backward pass's step 0: dL/dL = 1."""
+        return len(self.forward) + 1
+
+    @property
     def complete(self) -> int:
-        return len(self.forward) + len(self.chain)
+        return self.seed_position + len(self.chain)
+
+    @property
+    def seeded(self) -> bool:
+        """Whether the seed is given at this position (the loss's gradient is known)."""
+        return self.position >= self.seed_position
 
     @property
     def loss(self) -> float:
@@ -66,7 +78,7 @@ class Moment:
 
     @property
     def chain_done(self) -> int:
-        return max(0, self.position - len(self.forward))
+        return max(0, self.position - self.seed_position)
 
     def at(self, position: int) -> Moment:
         """The same iteration at another position."""
@@ -76,7 +88,7 @@ class Moment:
     def shown_grads(self) -> list[float]:
         """Each node's gradient at this position of the backward pass (NaN: not reached yet)."""
         grads = [math.nan] * len(self.after.nodes)
-        if self.chain_done > 0 or self.position == self.complete:
+        if self.seeded:
             grads[self.after.root] = 1
         for step in self.chain[:self.chain_done]:
             grads[step.child] = step.child_grad_after

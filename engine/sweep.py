@@ -1,7 +1,8 @@
 """A learning-rate sweep: train the same program at many learning rates and compare the outcomes.
 
 One run per learning rate, with the same headless :class:`~engine.train.Trainer` a learner's own
-run uses, so a point of the sweep is exactly what pressing Run at that rate would do. Plotting
+run uses, so a point of the sweep is exactly what pressing Run at that rate would do. The program
+is compiled to a tape once (:mod:`engine.tape`) and every run replays it on floats. Plotting
 iterations-to-converge and final loss against lr makes the regimes of
 :mod:`engine.regimes` visible: slow monotone convergence for small rates, the fastest near 1/c,
 oscillating convergence up to 2/c, and divergence beyond.
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .language import Program
+from .tape import Tape, compile_program
 from .train import CONVERGED, DEFAULT_TOL, DIVERGED, ERROR, MAX_STEPS, RUNNING, Trainer
 
 DEFAULT_LO, DEFAULT_HI, DEFAULT_COUNT = 1e-3, 1.5, 50
@@ -83,35 +85,59 @@ def sweep(program: Program, lrs: Iterable[float] | None = None,
     """
     rates = log_space() if lrs is None else lrs
     stop = should_stop or _never
+    every = STOP_CHECK_EVERY if should_stop is not None else max_iterations  # nobody to ask
+    tape: Tape | None = None
+    compiled = False
     for lr in rates:
         if stop():
             return
-        point = _run_one(program, float(lr), max_iterations, tol, stop, param_values)
+        if not compiled:  # once for every rate (None: the runs take the Value path)
+            compiled = True
+            tape = compile_program(program, param_values)
+        point = _run_one(program, float(lr), max_iterations, tol, stop, param_values, tape, every)
         if point is None:
             return
         yield point
 
 
 def _run_one(program: Program, lr: float, max_iterations: int, tol: float,
-             stop: Callable[[], bool], param_values: Sequence[float] | None) -> SweepPoint | None:
-    """One run, polling ``stop`` every :data:`STOP_CHECK_EVERY` iterations; None if stopped.
+             stop: Callable[[], bool], param_values: Sequence[float] | None,
+             tape: Tape | None = None, every: int = STOP_CHECK_EVERY) -> SweepPoint | None:
+    """One run, polling ``stop`` every ``every`` iterations; None if stopped.
 
-    Driven with ``Trainer.step`` rather than ``Trainer.run`` so that it can be interrupted and
-    can watch the gradients' signs for overshoots.
+    Driven ``every`` iterations at a time with ``Trainer.advance`` (the records by column)
+    rather than ``Trainer.run``, so that it can be interrupted and can watch the gradients' signs
+    for overshoots.
     """
-    trainer = Trainer(program, lr=lr, tol=tol, param_values=param_values)
+    every = max(1, every)
+    trainer = Trainer(program, lr=lr, tol=tol, param_values=param_values, keep_records=False,
+                      tape=tape, fast=tape is not None)
     overshoots = 0
-    previous: tuple[float, ...] | None = None
+    previous: Sequence[float] | None = None
     loss = math.nan
+    p = len(trainer.names)
     while trainer.status == RUNNING and trainer.iteration < max_iterations:
-        if trainer.iteration % STOP_CHECK_EVERY == 0 and trainer.iteration and stop():
+        if trainer.iteration % every == 0 and trainer.iteration and stop():
             return None
-        record = trainer.step()
-        loss = record.loss
-        grads = tuple(p.grad for p in record.params)
-        if previous is not None and any(g * h < 0 for g, h in zip(grads, previous)):
-            overshoots += 1
-        previous = grads
+        batch = trainer.advance(min(every - trainer.iteration % every,
+                                    max_iterations - trainer.iteration))
+        if not len(batch):
+            break
+        loss = batch.losses[-1]
+        grads = batch.grads
+        if p == 1:  # one parameter: a sign change of its gradient, without slicing rows
+            last = previous[0] if previous is not None else None
+            for g in grads:
+                if last is not None and g * last < 0:
+                    overshoots += 1
+                last = g
+            previous = (last,)
+            continue
+        for row in range(0, len(grads), p) if p else ():
+            current = grads[row:row + p]
+            if previous is not None and any(g * h < 0 for g, h in zip(current, previous)):
+                overshoots += 1
+            previous = current
     status = MAX_STEPS if trainer.status == RUNNING else trainer.status
     assert status in (CONVERGED, DIVERGED, MAX_STEPS, ERROR)
     return SweepPoint(lr, status, trainer.iteration, loss, overshoots)

@@ -28,6 +28,7 @@ from .files import atomic_write
 from .graph import format_number
 from .language import FUNCTIONS, Program, ProgramError, evaluate
 from .language.parser import error_at, short
+from .progress import default_every
 from .train import DEFAULT_LR, DEFAULT_STEPS, DEFAULT_TOL, Trainer
 from .value import topological_order
 
@@ -70,23 +71,6 @@ class Settings:
     tol: float = DEFAULT_TOL
     every: int = 1
     origin: str = ""  # " (as the program suggests)" as `autodiff train` says it, or ""
-
-
-#: By default a run prints at most about this many progress lines.
-PROGRESS_LINES = 20
-
-
-def default_every(program: Program, steps: int) -> int:
-    """How often a run prints an iteration by default, here and in ``autodiff train``: the
-    program's ``every`` setting, else a round stride (1, 2, 5, 10, 20, 50, …) that prints at most
-    about :data:`PROGRESS_LINES` lines."""
-    if "every" in program.settings:
-        return int(program.settings["every"])
-    target = max(1, -(-steps // PROGRESS_LINES))
-    stride = 1
-    while stride < target:
-        stride = stride * 5 // 2 if str(stride)[0] == "2" else stride * 2
-    return stride
 
 
 def settings_for(program: Program, lr: float | None = None, steps: int | None = None,

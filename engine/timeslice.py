@@ -28,3 +28,21 @@ def run_slice(step: Callable[[], bool], seconds: float = FRAME_SECONDS,
         done += 1
         if not more or clock() >= deadline:
             return done
+
+
+class Pace:
+    """Work for ``work_s``, then rest ``rest_s``: for a thread that shares Python's one GIL with
+    a window, polled between small pieces of work (``tick()``), so the window's thread gets the
+    interpreter at once now and then instead of waiting for the switch interval."""
+
+    def __init__(self, work_s: float, rest_s: float,
+                 clock: Callable[[], float] = time.perf_counter,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.work_s, self.rest_s = work_s, rest_s
+        self._clock, self._sleep = clock, sleep
+        self._started = clock()
+
+    def tick(self) -> None:
+        if self._clock() - self._started >= self.work_s:
+            self._sleep(self.rest_s)
+            self._started = self._clock()

@@ -1,10 +1,16 @@
 """Gradient descent on a program's parameters: forward, zero-grad, backward, update, repeat.
 
-Each iteration rebuilds the graph from the program at the current parameter values (the graph's
+Each iteration computes the graph of the program at the current parameter values (the graph's
 shape never changes, so node ids stay the same), runs the backward pass, and records the loss,
 parameters and gradients *before* the update. A run stops when it converges (the largest
-|gradient| ≤ tol, checked before updating), diverges (a non-finite number, an overflow, or the loss
-grown a million-fold) or reaches its step cap; divergence is a status, never an exception.
+|gradient| ≤ tol, checked before updating), diverges (a non-finite number, an overflow, the loss
+grown a million-fold, or a parameter grown past a million times its start) or reaches its step
+cap; divergence is a status, never an exception.
+
+Two paths compute an iteration, with the same numbers bit for bit. The program is interpreted
+into ``Value`` objects for the first iterations, for :meth:`Trainer.steps` (the step-by-step view
+needs the nodes) and for any iteration the tape cannot replay (an error, an overflow); once a run
+goes on, the graph is compiled into a flat tape (:mod:`engine.tape`) and replayed on floats.
 """
 
 from __future__ import annotations
@@ -15,12 +21,18 @@ from dataclasses import dataclass
 
 from .graph import GraphSnapshot, backward_steps, forward_steps, format_number
 from .language import Evaluation, Program, ProgramError, ProgramOverflow, evaluate
-from .records import ChainRuleStep, ForwardStep, IterationRecord, ParamState
+from .records import (ChainRuleStep, ForwardStep, IterationRecord, RecordBatch, iteration_record,
+                      param_state)
+from .tape import REPLAY_ERRORS, Tape, compile_program
 from .value import DomainError
 
 RUNNING, CONVERGED, DIVERGED, MAX_STEPS, ERROR = "running", "converged", "diverged", "max_steps", "error"
 DEFAULT_LR, DEFAULT_STEPS, DEFAULT_TOL = 0.1, 100, 1e-6
 DIVERGENCE_FACTOR = 1e6
+COMPILE_AFTER = 3
+_INF = math.inf
+"""Iterations interpreted before the program is compiled to a tape: a caller that takes only a
+step or two (the mistakes panel, a test) never pays for compiling; a run pays once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +67,13 @@ class TrainResult:
     records: list[IterationRecord]
     final: dict[str, float]
     message: str
+    last: IterationRecord | None = None  # the last iteration, kept even when records are not
 
     @property
     def loss(self) -> float:
-        return self.records[-1].loss if self.records else math.nan
+        if self.records:
+            return self.records[-1].loss
+        return self.last.loss if self.last is not None else math.nan
 
 
 class Trainer:
@@ -66,11 +81,13 @@ class Trainer:
 
     ``zero_grad=False`` reproduces the classic mistake of not zeroing gradients between
     iterations: each parameter's gradient then starts from the previous iteration's.
+    ``fast=False`` keeps every iteration on the ``Value`` path (to compare the two); ``tape``
+    hands in a tape already compiled for this program (a sweep compiles once for all its runs).
     """
 
     def __init__(self, program: Program, lr: float = DEFAULT_LR, tol: float = DEFAULT_TOL,
                  param_values: Sequence[float] | None = None, zero_grad: bool = True,
-                 keep_records: bool = True):
+                 keep_records: bool = True, fast: bool = True, tape: Tape | None = None):
         self.program = program
         self.lr = float(lr)
         self.tol = float(tol)
@@ -88,6 +105,16 @@ class Trainer:
         self.first_loss: float | None = None
         self.last: Evaluation | None = None  # the graph of the last iteration, after backward
         self._carried = [0.0] * len(self.values)
+        self._carried_in: list[float] | None = None  # what the last iteration started from
+        self._tape = tape if fast else None
+        self._compile = fast and tape is None  # compile one when the run goes on
+        self._interpreted = 0
+        self._bounds = [DIVERGENCE_FACTOR * max(1.0, abs(v)) for v in self.start_values]
+
+    @property
+    def tape(self) -> Tape | None:
+        """The compiled tape the fast path replays (None: every iteration is interpreted)."""
+        return self._tape
 
     def state(self) -> TrainerState:
         return TrainerState(tuple(self.values), self.iteration, self.status, self.message, self.lr,
@@ -106,27 +133,140 @@ class Trainer:
         self.last_record = state.last_record
         if state.start_values:
             self.start_values = list(state.start_values)
+            self._bounds = [DIVERGENCE_FACTOR * max(1.0, abs(v)) for v in self.start_values]
         self.last = None
+        self._carried_in = None
 
     # --- one iteration --------------------------------------------------------------------------
     def step(self) -> IterationRecord:
-        """One whole iteration with the plain ``backward()``; the fast path."""
+        """One whole iteration: replayed from the tape when there is one, else interpreted."""
+        if self.status != RUNNING:
+            raise RuntimeError(f"the run has ended ({self.status})")
+        tape = self._tape_now(1) if self._compile else self._tape
+        if tape is not None and self.first_loss is not None:
+            carried = None if self.zero_grad else self._carried
+            try:
+                loss, grads, after = tape.stepper(carried is not None)(
+                    self.values, carried, self.lr, self.tol,
+                    DIVERGENCE_FACTOR * max(abs(self.first_loss), 1.0), self._bounds)
+            except REPLAY_ERRORS:
+                pass  # this iteration's error, overflow or NaN comes from the Value path
+            else:
+                self.last = None
+                self._carried_in = carried
+                if after is None:  # it may end the run: the rules below decide
+                    return self._conclude(loss, grads)
+                self._carried = grads
+                record = self._record(loss, grads)
+                self.values = after  # record.next_values, computed in the tape
+                self.iteration += 1
+                return record
+        return self._interpret()
+
+    def _interpret(self) -> IterationRecord:
+        """One iteration on the ``Value`` path (the tutorial's ``backward()``)."""
         ev = self._forward()
         if ev is None:
             return self.last_record
+        self._interpreted += 1
         try:
             ev.loss.backward()
         except OverflowError:
             return self._diverge(ev, "a gradient overflowed")
         return self._finish(ev)
 
+    def _tape_now(self, upcoming: int) -> Tape | None:
+        """The tape, compiled once the run has shown that it goes on."""
+        if self._compile and (self._interpreted >= COMPILE_AFTER or upcoming > COMPILE_AFTER):
+            self._compile = False
+            self._tape = compile_program(self.program, self.values)
+        return self._tape
+
+    def advance(self, n: int) -> RecordBatch:
+        """Up to ``n`` iterations at once (fewer if the run ends), their records by column.
+
+        Plain iterations run in the tape's own loop; any iteration that may end the run, or that
+        the tape cannot replay, is taken by :meth:`step` with its exact rules, and the loop goes
+        on after it. The records are the same as ``n`` calls of :meth:`step` would make.
+        """
+        iterations: list[int] = []
+        lrs: list[float] = []
+        statuses: list[str] = []
+        columns: tuple[list, list, list] = ([], [], [])
+        self._advance(n, columns, iterations, lrs, statuses)
+        batch = RecordBatch(tuple(self.names), tuple(iterations), tuple(lrs), tuple(columns[0]),
+                            tuple(columns[1]), tuple(columns[2]), tuple(statuses))
+        if len(batch) and self.keep_records:
+            self.records.extend(batch)
+            self.last_record = self.records[-1]
+        elif len(batch):  # the last record, built from the columns' last row
+            p = len(self.names)
+            params = tuple(map(param_state, self.names, columns[1][-p:] if p else (),
+                               columns[2][-p:] if p else ()))
+            self.last_record = iteration_record(iterations[-1], lrs[-1], columns[0][-1], params,
+                                                statuses[-1])
+        return batch
+
+    def _advance(self, n: int, columns: tuple[list, list, list] | None, iterations: list[int],
+                 lrs: list[float], statuses: list[str]) -> int:
+        """The loop behind :meth:`advance` and :meth:`run`; returns the iterations done.
+
+        Without ``columns`` the tape's loop keeps no record, and the last iteration is a
+        :meth:`step`, so ``last_record`` is always the last iteration's.
+        """
+        done = 0
+        while done < n and self.status == RUNNING:
+            tape = self._tape_now(n - done)
+            want = n - done if columns is not None else n - done - 1
+            if tape is not None and self.first_loss is not None and want > 0:
+                bound = DIVERGENCE_FACTOR * max(abs(self.first_loss), 1.0)
+                carried = None if self.zero_grad else self._carried
+                count, values, carried = tape.run(self.values, self.lr, want, self.tol, bound,
+                                                  self._bounds, carried, columns)
+                if count:
+                    if columns is not None:
+                        iterations.extend(range(self.iteration, self.iteration + count))
+                        lrs.extend([self.lr] * count)
+                        statuses.extend([RUNNING] * count)
+                    self.values = values
+                    if carried is not None:
+                        self._carried = carried
+                    self.iteration += count
+                    self.last = None
+                    self._carried_in = None
+                    done += count
+                    continue  # back to the top: the loop may have stopped before an ending
+            record = self._exact_step(columns is not None or self.keep_records)
+            if columns is not None:
+                iterations.append(record.iteration)
+                lrs.append(record.lr)
+                statuses.append(record.status)
+                columns[0].append(record.loss)
+                columns[1].extend(p.data for p in record.params)
+                columns[2].extend(p.grad for p in record.params)
+            done += 1
+        return done
+
+    def _exact_step(self, columns: bool) -> IterationRecord:
+        """:meth:`step`, without adding to ``records`` when :meth:`advance` adds the batch."""
+        keep = self.keep_records
+        if columns:
+            self.keep_records = False
+        try:
+            return self.step()
+        finally:
+            self.keep_records = keep
+
     def steps(self) -> Iterator[IterationStart | ForwardStep | ChainRuleStep | IterationRecord]:
         """The same iteration as :meth:`step`, as records: the graph after the forward pass, each
         forward step, each chain-rule multiplication, and last the iteration's record."""
+        if self.status != RUNNING:
+            raise RuntimeError(f"the run has ended ({self.status})")
         ev = self._forward()
         if ev is None:
             yield self.last_record
             return
+        self._interpreted += 1
         graph = ev.snapshot()
         yield IterationStart(self.iteration, graph, tuple(self.values), self.lr)
         yield from forward_steps(graph)
@@ -142,6 +282,9 @@ class Trainer:
         if self.last is None and self.last_record is not None:
             try:  # rebuilt after restore(); a run that overflowed cannot be rebuilt: no picture
                 ev = evaluate(self.program, [p.data for p in self.last_record.params])
+                if self._carried_in is not None:  # the gradients the iteration started from
+                    for (_, p), g in zip(ev.params, self._carried_in):
+                        p.grad = g
                 ev.loss.backward()
             except (ProgramError, ArithmeticError):
                 return None
@@ -164,34 +307,53 @@ class Trainer:
                              f"(line {exc.line})")
             self._record(math.nan, [math.nan] * len(self.values))
             return None
+        self._carried_in = None
         if not self.zero_grad:
+            self._carried_in = list(self._carried)
             for (_, p), g in zip(ev.params, self._carried):
                 p.grad = g
         self.last = ev
+        if self._tape is not None and not self._tape.matches(ev.loss, [p for _, p in ev.params]):
+            self._tape = None  # the graph changed shape: the Value path from now on
         return ev
 
     def _finish(self, ev: Evaluation) -> IterationRecord:
-        loss = ev.loss.data
-        grads = [p.grad for _, p in ev.params]
-        self._carried = list(grads)
+        return self._conclude(ev.loss.data, [p.grad for _, p in ev.params])
+
+    def _conclude(self, loss: float, grads: list[float]) -> IterationRecord:
+        """The end of an iteration, whichever path computed it: divergence, convergence, update."""
+        self._carried = grads
         if self.first_loss is None:
             self.first_loss = loss
+        bound = DIVERGENCE_FACTOR * max(abs(self.first_loss), 1.0)
+        if (-bound <= loss <= bound and -_INF < loss < _INF and all(-_INF < g < _INF for g in grads)
+                and all(-b <= v <= b for v, b in zip(self.values, self._bounds))):
+            # nothing diverges (the usual case, decided at once): converged, or one more update
+            return self._converge_or_update(loss, grads)
         if not _finite(loss) or not all(_finite(g) for g in grads):
-            return self._diverge(ev, "a value became infinite or not a number")
+            return self._diverge_at(loss, grads, "a value became infinite or not a number")
         if abs(loss) > DIVERGENCE_FACTOR * max(abs(self.first_loss), 1.0):
-            return self._diverge(ev, "the loss grew a million-fold")
-        biggest = max((abs(g) for g in grads), default=0.0)
-        if biggest <= self.tol:
+            return self._diverge_at(loss, grads, "the loss grew a million-fold")
+        for name, v, bound in zip(self.names, self.values, self._bounds):
+            if not abs(v) <= bound:
+                return self._diverge_at(loss, grads, f"{name} = {format_number(v)} grew past a "
+                                                     f"million times its start")
+        return self._converge_or_update(loss, grads)
+
+    def _converge_or_update(self, loss: float, grads: list[float]) -> IterationRecord:
+        """Step 3: stop if every gradient is within the tolerance, else θ ← θ - lr·dL/dθ."""
+        if max(map(abs, grads), default=0.0) <= self.tol:
             self._end(CONVERGED, self._converged_message(grads))
             return self._record(loss, grads)
         record = self._record(loss, grads)
-        self.values = list(record.next_values)
+        lr = self.lr
+        self.values = [v - lr * g for v, g in zip(self.values, grads)]  # record.next_values
         self.iteration += 1
         return record
 
     def _record(self, loss: float, grads: list[float]) -> IterationRecord:
-        params = tuple(ParamState(n, v, g) for n, v, g in zip(self.names, self.values, grads))
-        rec = IterationRecord(self.iteration, self.lr, loss, params, self.status)
+        params = tuple(map(param_state, self.names, self.values, grads))
+        rec = iteration_record(self.iteration, self.lr, loss, params, self.status)
         self.last_record = rec
         if self.keep_records:
             self.records.append(rec)
@@ -202,11 +364,13 @@ class Trainer:
         self.message = message
 
     def _diverge(self, ev: Evaluation, why: str) -> IterationRecord:
+        return self._diverge_at(ev.loss.data, [p.grad for _, p in ev.params], why)
+
+    def _diverge_at(self, loss: float, grads: list[float], why: str) -> IterationRecord:
         hint = self._stability_hint()
         self._end(DIVERGED, f"diverging: {why} after {self.iteration} iterations at lr = "
                             f"{format_number(self.lr)}{hint}")
-        grads = [p.grad for _, p in ev.params]
-        return self._record(ev.loss.data, grads)
+        return self._record(loss, grads)
 
     def _stability_hint(self) -> str:
         """For one parameter, the learning rate above which gradient descent cannot settle.
@@ -237,7 +401,11 @@ class Trainer:
     def run(self, max_steps: int = DEFAULT_STEPS) -> TrainResult:
         """Iterate until convergence, divergence or ``max_steps`` updates."""
         while self.status == RUNNING and self.iteration < max_steps:
-            self.step()
+            n = max_steps - self.iteration
+            if self.keep_records:
+                self.advance(min(n, 65536))  # records built by column, a batch at a time
+            else:
+                self._advance(n, None, [], [], [])
         if self.status == RUNNING:
             self.status = MAX_STEPS
             where = ", ".join(f"{n} = {format_number(v)}" for n, v in zip(self.names, self.values))
@@ -246,7 +414,7 @@ class Trainer:
 
     def result(self) -> TrainResult:
         return TrainResult(self.status, list(self.records), dict(zip(self.names, self.values)),
-                           self.message)
+                           self.message, self.last_record)
 
 
 def train(program: Program, lr: float = DEFAULT_LR, steps: int = DEFAULT_STEPS,
@@ -348,6 +516,6 @@ def _finite(x: float) -> bool:
         return False
 
 
-__all__ = ["CONVERGED", "DIVERGED", "ERROR", "MAX_STEPS", "RUNNING", "DomainError",
+__all__ = ["COMPILE_AFTER", "CONVERGED", "DIVERGED", "ERROR", "MAX_STEPS", "RUNNING", "DomainError",
            "IterationStart", "TrainResult", "Trainer", "TrainerState", "curvature", "finite_difference",
            "gradient", "quadratic_minimum", "train"]

@@ -8,6 +8,11 @@ from (``_children``) and the derivatives of itself with respect to each of them
 Subtraction and negation are built as in the tutorial (add the negation; negate by multiplying
 by -1), so ``w*x - y`` makes the tutorial's 8 nodes ``[w, x, z, y, -1, -y, e, L]``.
 
+Read from the top, the file is the tutorial: the node, its operations, ``backward()``. Below them
+come the operations beyond the tutorial, then how a node is stored (four slots instead of two
+tuples) and why the garbage collector is paused during a backward pass: engineering that makes the
+same code fast on big graphs without changing how it reads.
+
 Unlike micrograd, a node keeps no ``_backward`` closure pointing back at itself, so a graph has no
 reference cycles and is freed by reference counting alone.
 """
@@ -27,41 +32,15 @@ class DomainError(ArithmeticError):
     """
 
 
-def _collector_paused(fn):
-    """Run ``fn`` with Python's cyclic garbage collector paused.
-
-    A Value graph has no reference cycles, so the collector never frees anything in it; but with
-    tens of thousands of live nodes each of its passes walks them all, and it can cost more than
-    the arithmetic. Pausing it during a backward pass keeps the plain loop fast.
-    """
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if not gc.isenabled():
-            return fn(*args, **kwargs)
-        gc.disable()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            gc.enable()
-    return wrapper
-
-
-def _as_value(other: Value | float) -> Value:
-    return other if isinstance(other, Value) else Value(other)
-
-
 class Value:
-    # A node's children (one or two; none for a leaf) and their local gradients sit in slots of
-    # the node rather than in two tuples: every tuple is one more object that Python's cyclic
-    # garbage collector walks on each full collection, and on a 68,000-node graph the tuples more
-    # than double its work (benchmarks/README.md). ``_children`` and ``_local_grads`` still read
-    # as the tutorial's tuples.
+    # (why four slots and not the tutorial's two tuples: "How a node is stored", below)
     __slots__ = ("data", "grad", "_child1", "_child2", "_local_grad1", "_local_grad2", "op", "label")
 
     def __init__(self, data, children=(), local_grads=(), op: str = "", label: str = ""):
         self.data = data  # current value
         self.grad = 0  # "global" gradient dL/d(self), filled in by backward()
-        # dependencies (child nodes) and d(self)/d(child) for each child
+        # dependencies (child nodes) and d(self)/d(child) for each child: the tutorial's
+        # `self._children = children` and `self._local_grads = local_grads`, kept in slots
         n = len(children)
         if n == 2:
             self._child1, self._child2 = children
@@ -76,22 +55,6 @@ class Value:
             raise ValueError(f"a node has at most two children, not {n}")
         self.op = op  # the operation that made this node ("" for a leaf)
         self.label = label  # the program's name for it, if any
-
-    @property
-    def _children(self) -> tuple[Value, ...]:
-        """The child nodes, as the tutorial's tuple."""
-        if self._child1 is None:
-            return ()
-        return (self._child1,) if self._child2 is None else (self._child1, self._child2)
-
-    @property
-    def _local_grads(self) -> tuple:
-        """d(self)/d(child) for each child, as the tutorial's tuple."""
-        if self._child1 is None:
-            return ()
-        if self._child2 is None:
-            return (self._local_grad1,)
-        return (self._local_grad1, self._local_grad2)
 
     # --- the tutorial's operations -------------------------------------------------------------
     def __add__(self, other):
@@ -132,6 +95,23 @@ class Value:
 
     def __rmul__(self, other):
         return self * other
+
+    # --- the backward pass ---------------------------------------------------------------------
+    def backward(self):
+        """Fill in ``grad`` of every node below this one: d(self)/d(node).
+
+        As in the tutorial, the root's gradient is set to 1 and every other node's gradient is
+        *added to*: call ``zero_grad()`` first, or a second call adds onto the first one's.
+        (The garbage collector is paused while it runs: see ``_collector_paused`` below.)
+        """
+        # 1. Build a list of all nodes in order (topological sort)
+        topo = topological_order(self)
+        # 2. Apply the chain rule backwards
+        self.grad = 1  # The derivative of the output with respect to itself is 1
+        for v in reversed(topo):
+            for child, local_grad in zip(v._children, v._local_grads):
+                # The Chain Rule: Local Gradient * Global Gradient
+                child.grad += local_grad * v.grad
 
     # --- beyond the tutorial -------------------------------------------------------------------
     def __truediv__(self, other):
@@ -200,23 +180,31 @@ class Value:
         # at 0 the slope is undefined; 0 is the usual subgradient
         return Value(abs(x), (self,), (1.0 if x > 0 else -1.0 if x < 0 else 0.0,), "abs")
 
-    # --- the backward pass ---------------------------------------------------------------------
-    @_collector_paused
-    def backward(self):
-        """Fill in ``grad`` of every node below this one: d(self)/d(node).
+    # --- how a node is stored ----------------------------------------------------------------
+    # A node's children (one or two; none for a leaf) and their local gradients sit in four slots
+    # of the node rather than in two tuples: every tuple is one more object that Python's cyclic
+    # garbage collector walks on each of its passes, and on a 68,000-node graph the tuples more
+    # than double its work and make building the graph about three times slower
+    # (benchmarks/README.md). ``_children`` and ``_local_grads`` still read as the tutorial's
+    # tuples, built when asked for: a leaf shares the one empty tuple.
 
-        As in the tutorial, the root's gradient is set to 1 and every other node's gradient is
-        *added to*: call ``zero_grad()`` first, or a second call adds onto the first one's.
-        """
-        # 1. Build a list of all nodes in order (topological sort)
-        topo = topological_order(self)
-        # 2. Apply the chain rule backwards
-        self.grad = 1  # The derivative of the output with respect to itself is 1
-        for v in reversed(topo):
-            for child, local_grad in zip(v._children, v._local_grads):
-                # The Chain Rule: Local Gradient * Global Gradient
-                child.grad += local_grad * v.grad
+    @property
+    def _children(self) -> tuple[Value, ...]:
+        """The child nodes, as the tutorial's tuple."""
+        child2 = self._child2
+        if child2 is not None:
+            return (self._child1, child2)
+        child1 = self._child1
+        return () if child1 is None else (child1,)
 
+    @property
+    def _local_grads(self) -> tuple:
+        """d(self)/d(child) for each child, as the tutorial's tuple."""
+        if self._child2 is not None:
+            return (self._local_grad1, self._local_grad2)
+        return () if self._child1 is None else (self._local_grad1,)
+
+    # --- gradients -----------------------------------------------------------------------------
     def zero_grad(self) -> None:
         """Set the gradient of this node and of every node below it back to 0."""
         for v in topological_order(self):
@@ -227,7 +215,10 @@ class Value:
         return f"Value({name}data={self.data!r}, grad={self.grad!r})"
 
 
-@_collector_paused
+def _as_value(other: Value | float) -> Value:
+    return other if isinstance(other, Value) else Value(other)
+
+
 def topological_order(root: Value) -> list[Value]:
     """Every node reachable from ``root``, each after all its children.
 
@@ -238,17 +229,19 @@ def topological_order(root: Value) -> list[Value]:
     topo: list[Value] = []
     visited = {root}
     stack = [root]
+    place, push, pop = topo.append, stack.append, stack.pop  # bound once: a million nodes
+    seen, mark = visited.__contains__, visited.add
     while stack:
         v = stack[-1]
         child = v._child1  # the first child not yet placed, if any, goes on the stack
-        if child is None or child in visited:
+        if child is None or seen(child):
             child = v._child2
-            if child is None or child in visited:  # every child is placed: place the node
-                stack.pop()
-                topo.append(v)
+            if child is None or seen(child):  # every child is placed: place the node
+                pop()
+                place(v)
                 continue
-        visited.add(child)
-        stack.append(child)
+        mark(child)
+        push(child)
     return topo
 
 
@@ -260,3 +253,27 @@ def zero_grad(values: Iterable[Value]) -> None:
 
 def _fmt(n: float) -> str:
     return str(int(n)) if float(n).is_integer() else repr(float(n))
+
+
+# --- pausing the garbage collector ---------------------------------------------------------------
+def _collector_paused(fn):
+    """Run ``fn`` with Python's cyclic garbage collector paused.
+
+    A Value graph has no reference cycles, so the collector never frees anything in it; but with
+    tens of thousands of live nodes each of its passes walks them all, and it can cost more than
+    the arithmetic. Pausing it during a backward pass keeps the plain loop fast.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if not gc.isenabled():
+            return fn(*args, **kwargs)
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            gc.enable()
+    return wrapper
+
+
+Value.backward = _collector_paused(Value.backward)
+topological_order = _collector_paused(topological_order)

@@ -163,11 +163,13 @@ class OpCircle(_NodeItem):
 class Edge(QGraphicsItem):
     """An arrow along a polyline; an input edge carries its local gradient as a label."""
 
-    def __init__(self, points: list[QPointF], theme: Theme, label: str = "") -> None:
+    def __init__(self, points: list[QPointF], theme: Theme, label: str = "",
+                 label_at: float = 0.5) -> None:
         super().__init__()
         self.points = points
         self.theme = theme
         self.label = label
+        self.label_at = label_at  # where along the last segment the label sits (0: its start)
         self.role = NONE
         self._path = QPainterPath(points[0])
         for p in points[1:]:
@@ -191,7 +193,8 @@ class Edge(QGraphicsItem):
         if not self.label:
             return QRectF()
         a, b = self.points[-2], self.points[-1]
-        mid = QPointF((a.x() + b.x()) / 2, (a.y() + b.y()) / 2)
+        t = self.label_at
+        mid = QPointF(a.x() + (b.x() - a.x()) * t, a.y() + (b.y() - a.y()) * t)
         fm = QFontMetricsF(_font(8.5, mono=True))
         w = fm.horizontalAdvance(self.label) + 8
         return QRectF(mid.x() - w / 2, mid.y() - 9, w, 16)

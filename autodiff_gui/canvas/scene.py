@@ -26,6 +26,7 @@ from .layout import layered_layout
 BOX_SIZE = (156.0, 58.0)
 OP_SIZE = 36.0
 H_GAP = 64.0  # room for a local-gradient label on the short edge into a circle
+LAYOUT_OPTIONS = {"box_size": BOX_SIZE, "op_size": OP_SIZE, "h_gap": H_GAP}  # the layout thread's too
 BANNER_GAP = 74.0
 
 _KIND_WORDS = {"param": "a parameter (trained by gradient descent)",
@@ -65,12 +66,21 @@ class GraphScene(QGraphicsScene):
             self._value_known, self._grad_known, self._grads = known
             self._refresh_all()
 
-    def _build(self, graph: GraphSnapshot) -> None:
+    def has_shape_of(self, graph: GraphSnapshot) -> bool:
+        """Whether the items on the scene are laid out for ``graph``'s shape already."""
+        return _shape(graph) == self._shape
+
+    def set_layout(self, graph: GraphSnapshot, layout) -> None:
+        """Build the items for ``graph`` from a layout made elsewhere (the layout thread)."""
+        self._build(graph, layout)
+
+    def _build(self, graph: GraphSnapshot, layout=None) -> None:
         for item in [*self.boxes.values(), *self.ops.values(), *self.edges.values(),
                      *self.results.values()]:
             self.removeItem(item)
         self.boxes, self.ops, self.edges, self.results, self._roles = {}, {}, {}, {}, {}
-        layout = layered_layout(graph, box_size=BOX_SIZE, op_size=OP_SIZE, h_gap=H_GAP)
+        if layout is None:
+            layout = layered_layout(graph, **LAYOUT_OPTIONS)
         for n in graph.nodes:
             p = layout.boxes[n.id]
             box = ValueBox(QRectF(p.x, p.y, p.w, p.h), self.theme, n.kind)
@@ -94,7 +104,8 @@ class GraphScene(QGraphicsScene):
                 else:
                     a, q = layout.boxes[c], layout.ops[n.id]
                     points = [QPointF(a.x + a.w, a.y + a.h / 2), QPointF(q.x, q.y + q.h / 2)]
-                edge = Edge(points, self.theme)
+                # twin edges (a * a) meet at the circle: their labels sit apart, near the box
+                edge = Edge(points, self.theme, label_at=0.25 if n.children.count(c) > 1 else 0.5)
                 self.addItem(edge)
                 self.edges[(c, n.id, i)] = edge
         width = max(layout.width, 560.0)
@@ -150,9 +161,13 @@ class GraphScene(QGraphicsScene):
         self._refresh_node(g.root)
 
     def show_seed(self) -> None:
-        """The banner of step 0 of the backward pass: ``dL/dL = 1``."""
-        if self.graph is not None:
-            self.set_banner("Step 2 · backward pass: the seed", seed_text(self.graph))
+        """Step 0 of the backward pass: the loss's gradient becomes 1 (``dL/dL = 1``), its box lit."""
+        if self.graph is None:
+            return
+        self.begin_backward()
+        self.clear_highlight()
+        self._set_role(("box", self.graph.root), RECEIVING)
+        self.set_banner("Step 2 · backward pass, step 0: the seed", seed_text(self.graph))
 
     def show_chain_rule_step(self, step: ChainRuleStep, text: str, total: int | None = None) -> None:
         g = self.graph
@@ -190,7 +205,7 @@ class GraphScene(QGraphicsScene):
         shown = moment.shown_grads()
         self._grad_known = [x == x for x in shown]  # NaN: not reached yet
         self._grads = [0.0 if x != x else x for x in shown]
-        if moment.position >= len(moment.forward):
+        if moment.seeded:
             self._grad_known[g.root] = True
             self._grads[g.root] = 1
         self.clear_highlight()
@@ -200,7 +215,7 @@ class GraphScene(QGraphicsScene):
             self._light_chain_step(step)
             self.set_banner(f"Step 2 · backward pass, multiplication {step.number} of "
                             f"{len(moment.chain)}", chain_formula(moment.after, step))
-        elif moment.position >= len(moment.forward):
+        elif moment.seeded:
             self.show_seed()
         elif moment.forward_done:
             step = moment.forward[moment.forward_done - 1]
@@ -282,6 +297,19 @@ class GraphScene(QGraphicsScene):
     def _refresh_all(self) -> None:
         for node in self.graph.nodes:
             self._refresh_node(node.id)
+
+    def show_update(self, moves: dict[str, tuple[float, float]]) -> None:
+        """Step 3, the weight update: each parameter's box shows its value going from the old
+        to the new (``name → (old, new)``); the rest of the graph keeps this iteration's numbers."""
+        g = self.graph
+        if g is None:
+            return
+        for node in g.nodes:
+            if node.kind == "param" and node.name in moves and node.id in self.boxes:
+                old, new = moves[node.name]
+                box = self.boxes[node.id]
+                box.set_texts(node.name, f"value {format_number(old)} → {format_number(new)}",
+                              box.grad_text)
 
     def _refresh_node(self, node_id: int) -> None:
         g = self.graph

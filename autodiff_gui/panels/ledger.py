@@ -102,7 +102,7 @@ class LedgerPanel(QWidget):
 
     def _shade(self, moment: Moment) -> None:
         done = moment.chain_done
-        started = moment.position > len(moment.forward) or moment.position == moment.complete
+        started = moment.seeded
         muted = QBrush(self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
         normal = QBrush(self.palette().color(QPalette.ColorRole.Text))
         for r in range(self.table.rowCount()):
@@ -123,4 +123,4 @@ class LedgerPanel(QWidget):
         rows = self.table.selectionModel().selectedRows()
         if rows:
             number = rows[0].row()
-            self.positionRequested.emit(len(self.moment.forward) + number)
+            self.positionRequested.emit(self.moment.seed_position + number)

@@ -323,7 +323,7 @@ class QuizPanel(QWidget):
             return 0
         if not self._moment.chain:
             return self._moment.complete
-        return len(self._moment.forward) + self._index + (1 if self._revealed else 0)
+        return self._moment.seed_position + self._index + (1 if self._revealed else 0)
 
     # --- internals ----------------------------------------------------------------------------
 

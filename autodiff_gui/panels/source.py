@@ -50,11 +50,12 @@ class SourcePanel(QWidget):
         self.lit_line: str | None = None
 
     def set_moment(self, moment: Moment) -> None:
-        forward = len(moment.forward)
         g = moment.after
-        if moment.position < forward:
+        if not moment.seeded:
             self._light(None)
-            self.where.setText("The forward pass is running: backward() has not been called yet.")
+            self.where.setText("The forward pass is running: backward() has not been called yet."
+                               if moment.position < len(moment.forward) else
+                               "The forward pass is done: backward() starts with the seed.")
         elif moment.chain_done == 0 and moment.position < moment.complete:
             self._light(SEED)
             root = g.nodes[g.root].name

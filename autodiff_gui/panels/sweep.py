@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
@@ -41,11 +41,13 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
 from engine.graph import format_number
 from engine.language import Program, ProgramError, evaluate
 from engine.regimes import predict_regime
+from engine.timeslice import Pace
 from engine.sweep import (DEFAULT_COUNT, DEFAULT_HI, DEFAULT_LO, DEFAULT_MAX_ITERATIONS,
                           SweepPoint, log_space, sweep)
 from engine.train import CONVERGED, DIVERGED, ERROR, MAX_STEPS
 
 from ..theme import follow_palette, style_plot
+from ..throttle import Beat
 
 __all__ = ["ITERATIONS_TITLE", "LOSS_TITLE", "SweepPanel", "SweepWorker"]
 
@@ -90,11 +92,11 @@ class SweepWorker(QObject):
         self._lrs = list(lrs)
         self._max_iterations = max_iterations
         self._stop = stop
-        self._slice_started = 0.0
+        self._pace = Pace(WORK_SLICE_SECONDS, REST_SECONDS)
 
     @Slot()
     def work(self) -> None:
-        self._slice_started = time.perf_counter()
+        self._pace = Pace(WORK_SLICE_SECONDS, REST_SECONDS)
         try:
             for point in sweep(self._program, self._lrs, self._max_iterations,
                                should_stop=self._should_stop, param_values=self._values):
@@ -109,9 +111,7 @@ class SweepWorker(QObject):
         the GUI thread can take the GIL at once (see the module docstring)."""
         if self._stop.is_set():
             return True
-        if time.perf_counter() - self._slice_started >= WORK_SLICE_SECONDS:
-            time.sleep(REST_SECONDS)
-            self._slice_started = time.perf_counter()
+        self._pace.tick()
         return self._stop.is_set()
 
 
@@ -150,10 +150,7 @@ class SweepPanel(QWidget):
         self._current_lr: float | None = None
         self._loss_log = True  # the loss axis is logarithmic unless a loss is negative
         self._build()
-        self._redraw_timer = QTimer(self)
-        self._redraw_timer.setSingleShot(True)
-        self._redraw_timer.setInterval(REDRAW_MS)
-        self._redraw_timer.timeout.connect(self._redraw)
+        self._redraw_beat = Beat(self, REDRAW_MS, self._redraw)
         self._apply_palette()
         follow_palette(self, self._apply_palette)
         self._update_controls()
@@ -409,8 +406,7 @@ class SweepPanel(QWidget):
             return
         run.points.append(point)
         self.progress.setValue(len(run.points))
-        if not self._redraw_timer.isActive():
-            self._redraw_timer.start()
+        self._redraw_beat.request()
 
     @Slot(int, str)
     def _on_failed(self, sweep_id: int, message: str) -> None:
@@ -475,7 +471,7 @@ class SweepPanel(QWidget):
 
     # --- drawing --------------------------------------------------------------------------------
     def _redraw(self) -> None:
-        self._redraw_timer.stop()
+        self._redraw_beat.stop()
         cap = self._cap
         self._cap_line.setValue(cap)
         self._cap_line.label.setFormat(f"cap: {cap} iterations")

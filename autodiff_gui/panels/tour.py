@@ -218,7 +218,7 @@ def _forward_summary(m: Moment, first: int, last: int) -> TourPage:
 def _backward_pages(m: Moment) -> list[TourPage]:
     g = m.after
     loss = g.nodes[g.root].name
-    base = len(m.forward)
+    base = m.seed_position
     order = [g.nodes[i].name for i in range(len(g.nodes) - 1, -1, -1) if g.nodes[i].children]
     text = [_p(f"The backward pass starts from the <b>seed</b> {_code(seed_text(g))}: the loss "
                "changes one for one with itself.")]
@@ -306,7 +306,7 @@ def _chain_page(m: Moment, step: ChainRuleStep) -> TourPage:
             text.append(_p(f"{_esc(child.name)} is {what}, not a parameter: nothing will use "
                            f"{_code(target)}, but the engine computes it anyway (it does not know "
                            "which leaves you train)."))
-    return TourPage(BACKWARD, "".join(text), len(m.forward) + step.number,
+    return TourPage(BACKWARD, "".join(text), m.seed_position + step.number,
                     (step.parent, step.child))
 
 
@@ -330,7 +330,7 @@ def _chain_summary(m: Moment, first: int, last: int) -> TourPage:
     if facts:
         text.append(_p(listing(facts, limit=len(facts)).capitalize() + "."))
     text.append(_p(f"The last one: {_code(chain_formula(g, steps[-1]))}."))
-    return TourPage(BACKWARD, "".join(text), len(m.forward) + last + 1,
+    return TourPage(BACKWARD, "".join(text), m.seed_position + last + 1,
                     (steps[-1].parent, steps[-1].child))
 
 
@@ -459,6 +459,12 @@ class TourPanel(QWidget):
         self._show()
 
     # --- navigation ---------------------------------------------------------------------------
+
+    def start_over(self) -> None:
+        """Back to the first page, quietly (a reset or a new program: the window is already at
+        its start)."""
+        self._index = 0
+        self._show()
 
     def next_page(self) -> None:
         self.go_to_page(self._index + 1)

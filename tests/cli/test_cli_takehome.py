@@ -157,3 +157,8 @@ def test_a_missing_nbformat_names_the_extra(tmp_path, capsys, monkeypatch):
 def test_the_unknown_extension_message_lists_the_take_home_formats(tmp_path, capsys):
     code, _, err = autodiff(capsys, "export", "three-step", "-o", tmp_path / "loss.txt")
     assert code == 2 and ".ipynb" in err and ".py" in err
+
+
+def test_the_command_line_offers_the_exporters_backends():
+    from autodiff_gui import cli
+    assert cli.TAKEHOME_BACKENDS == takehome.BACKENDS and cli.TAKEHOME_BACKENDS[0] == takehome.TUTORIAL

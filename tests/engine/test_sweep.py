@@ -153,3 +153,46 @@ def test_a_program_that_cannot_run_raises_at_once():
     program = parse("w = Value(0.0)\nL = log(w)\n", "bad")
     with pytest.raises(ProgramError):
         next(sweep(program, [0.1]))
+
+
+# --- on the fast path ------------------------------------------------------------------------------
+
+def _value_path_point(program, lr, max_iterations, tol=1e-6):
+    """The sweep point as a plain loop of Value-path steps would find it."""
+    import math as _math
+
+    from engine.train import RUNNING, Trainer
+    t = Trainer(program, lr=lr, tol=tol, fast=False)
+    overshoots, previous, loss = 0, None, _math.nan
+    while t.status == RUNNING and t.iteration < max_iterations:
+        r = t.step()
+        loss = r.loss
+        grads = [p.grad for p in r.params]
+        if previous is not None and any(g * h < 0 for g, h in zip(grads, previous)):
+            overshoots += 1
+        previous = grads
+    status = "max_steps" if t.status == RUNNING else t.status
+    return (lr, status, t.iteration, repr(loss), overshoots)
+
+
+@pytest.mark.parametrize("name", ["three-step", "network"])
+def test_the_sweep_on_the_tape_finds_what_value_path_runs_find(name):
+    from engine.presets import preset
+    program = preset(name).program()
+    rates = [0.003, 0.2, 0.7, 1.3]
+    for kwargs in ({}, {"should_stop": lambda: False}):  # one chunk per run, or ten iterations
+        points = list(sweep(program, rates, max_iterations=150, **kwargs))
+        assert [(p.lr, p.status, p.iterations, repr(p.final_loss), p.overshoots) for p in points] \
+            == [_value_path_point(program, lr, 150) for lr in rates]
+
+
+def test_should_stop_is_asked_every_ten_iterations_of_a_run(three_step):
+    asked = []
+
+    def stop():
+        asked.append(1)
+        return False
+
+    (point,) = sweep(three_step, [1e-4], max_iterations=95, should_stop=stop)
+    assert point.iterations == 95
+    assert len(asked) == 1 + 9  # before the run, then at iterations 10, 20, ..., 90

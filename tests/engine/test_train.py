@@ -325,3 +325,29 @@ def test_a_record_batch_reads_as_the_records_it_was_made_from():
     assert pickle.loads(pickle.dumps(batch)) == batch
     both = RecordBatch.concat([batch, RecordBatch.from_records([t.step()])])
     assert len(both) == 7 and both[6].iteration == 6
+
+
+# --- divergence of the parameters (issue 12) and records kept or not ------------------------------------
+
+def test_the_network_at_a_huge_rate_diverges_although_tanh_keeps_the_loss_small():
+    result = Trainer(preset("network").program(), lr=1e6).run(100)
+    assert result.status == DIVERGED
+    assert "grew past a million times its start" in result.message
+    assert result.records[-1].status == DIVERGED
+
+
+def test_a_finite_loss_with_an_infinite_gradient_is_divergence():
+    # log of a subnormal number is about -736, but its slope 1/x overflows to inf
+    for fast in (True, False):
+        t = Trainer(parse("w = Value(1.0)\nL = log(w * 1e-320) + 1\n"), lr=1e-3, fast=fast)
+        t.run(5)
+        rec = t.records[-1]
+        assert t.status == DIVERGED and "infinite or not a number" in t.message
+        assert math.isfinite(rec.loss) and math.isinf(rec.param("w").grad)
+
+
+def test_a_run_without_records_still_reports_its_last_loss():
+    t = three_step(lr=0.1, keep_records=False)
+    result = t.run(1000)
+    assert result.records == [] and result.status == CONVERGED
+    assert result.loss == t.last_record.loss < 1e-10

@@ -404,3 +404,43 @@ def test_a_chain_a_million_deep_back_propagates_at_the_default_recursion_limit()
     assert k.grad == pytest.approx(n * c ** (n - 1), rel=1e-8)
     assert v.grad == 1
     assert len(topological_order(v)) == n + 2
+
+
+# --- the file reads like the tutorial ---------------------------------------------------------------
+
+def test_value_py_shows_the_tutorials_operations_and_backward_before_the_engineering():
+    import inspect
+
+    import engine.value as value_module
+    text = inspect.getsource(value_module)
+    order = [text.index(needle) for needle in (
+        "class Value:", "def __add__", "def __mul__", "def __pow__", "def backward(self)",
+        "child.grad += local_grad * v.grad", "# --- how a node is stored", "def _children",
+        "def _collector_paused")]
+    assert order == sorted(order)
+
+
+def test_backward_keeps_the_tutorials_loop_and_still_pauses_the_collector():
+    import inspect
+    source = inspect.getsource(Value.backward)  # the def itself (the pause wraps it from below)
+    assert "for child, local_grad in zip(v._children, v._local_grads):" in source
+    assert "child.grad += local_grad * v.grad" in source
+    seen = []
+    original = gc.isenabled()
+    try:
+        gc.enable()
+
+        class Watch(Value):  # records whether the collector was on when its grad was written
+            __slots__ = ()
+
+            def __setattr__(self, name, value):
+                if name == "grad":
+                    seen.append(gc.isenabled())
+                super().__setattr__(name, value)
+
+        w = Watch(2.0)  # its grad = 0 is written with the collector on
+        (w * 3.0).backward()  # its grad += ... with the collector paused
+    finally:
+        if not original:
+            gc.disable()
+    assert seen == [True, False] and gc.isenabled() == original

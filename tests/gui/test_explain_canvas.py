@@ -23,8 +23,8 @@ def test_canvas_prints_the_neurons_loss_with_its_parentheses(qapp):
     assert m.before.nodes[last.node].name == "L"
     scene.show_forward_step(last, len(m.forward))
     assert scene.banner.text == NEURON_L
-    # the forward pass done, time travel shows the seed, in the words the trace uses
-    scene.show_moment(m.at(len(m.forward)))
+    # the backward pass's step 0, the seed, in the words the trace uses
+    scene.show_moment(m.at(m.seed_position))
     assert scene.banner.text == "dL/dL = 1" == explain.seed_text(m.after)
 
 

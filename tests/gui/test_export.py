@@ -173,7 +173,7 @@ def test_window_text_exports(window, qtbot, tmp_path):
 
 
 def test_window_snapshot_mid_backward_pass_is_one_moment(window, qtbot, tmp_path):
-    for _ in range(5):
+    for _ in range(6):  # the iteration's start, 4 forward steps, the seed
         window.step_one()
     with qtbot.waitSignal(window.stepShown, timeout=5000):
         window.step_one()
@@ -253,3 +253,68 @@ def test_the_program_goes_home_as_a_script_that_runs_on_a_bare_python(window, tm
                          cwd=tmp_path, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "converged" in run.stdout and "w = 2" in run.stdout
+
+
+def test_recording_from_the_window_never_reenters_the_event_loop(window, qtbot, tmp_path):
+    """Frames are written a turn of the event loop at a time behind a modal progress dialog; a
+    second recording or a reset meanwhile is harmless."""
+    with qtbot.waitSignal(window.commands.recordingDone, timeout=60000) as done:
+        assert window.record_run(tmp_path / "frames", ITERATIONS, count=6, gif=False)
+        assert not window.record_run(tmp_path / "again", ITERATIONS, count=3)  # one at a time
+        window.reset()
+    paths = done.args[0]
+    assert [p.name for p in paths] == [f"frame_{i:04d}.png" for i in range(1, 7)]
+    assert not (tmp_path / "again").exists()
+
+
+def test_a_cancelled_recording_keeps_its_frames_and_says_so(window, qtbot, tmp_path):
+    from PySide6.QtWidgets import QProgressDialog
+    with qtbot.waitSignal(window.commands.recordingDone, timeout=60000) as done:
+        window.record_run(tmp_path / "frames", ITERATIONS, count=200, gif=False)
+        qtbot.waitUntil(lambda: len(list((tmp_path / "frames").glob("*.png"))) >= 2, timeout=30000)
+        window.findChild(QProgressDialog).cancel()
+    assert done.args[0] is None
+    assert "cancelled" in window.statusBar().currentMessage()
+    assert 2 <= len(list((tmp_path / "frames").glob("*.png"))) < 200
+
+def test_big_scenes_are_written_to_svg_from_their_items(qapp, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QGraphicsRectItem
+
+    scene = headless_scene(THREE_STEP, backward_step=3)  # dL/d(-y): an edge and two nodes lit
+    monkeypatch.setattr(export_mod, "DIRECT_SVG_ITEMS", 0)
+    path = tmp_path / "big.svg"
+    export_scene(scene, path)
+    root = ET.parse(path).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    text = svg_texts(path)
+    assert all(t.get("dominant-baseline") == "central" for t in root.iter(f"{ns}text"))
+    for label in ("w", "x", "y", "z", "e", "L", "-y"):
+        assert f" {label} " in f" {text} "
+    assert "value -2" in text and "grad  -4" in text and scene.banner.text in text
+    boxes = [r for r in root.iter(f"{ns}rect") if r.get("rx") == "7"]
+    assert len(boxes) == len(scene.boxes) == 8
+    assert len(list(root.iter(f"{ns}circle"))) == len(scene.ops) == 4
+    assert len(list(root.iter(f"{ns}path"))) == len(scene.edges) + len(scene.results)
+    lit = {scene.theme.receiving.name(), scene.theme.computing.name(), scene.theme.upstream.name()}
+    assert any(p.get("stroke") in lit and p.get("stroke-width") == "3.2" for p in root.iter(f"{ns}path"))
+    # an item this writer does not know: Qt's renderer draws the scene instead
+    scene.addItem(QGraphicsRectItem(0, 0, 10, 10))
+    export_scene(scene, path)
+    written = ET.parse(path).getroot()
+    assert not [t for t in written.iter(f"{ns}text") if t.get("dominant-baseline")]
+    assert " -y " in f" {svg_texts(path)} "
+
+
+def test_a_png_too_big_for_its_scale_is_drawn_smaller_and_says_so(scene, tmp_path, monkeypatch):
+    monkeypatch.setattr(export_mod, "MAX_PIXELS", 400)
+    r = scene.sceneRect()
+    assert r.width() > 400  # the three-step graph is about 1,200 scene units wide
+    path = tmp_path / "capped.png"
+    note = export_scene(scene, path, ImageOptions(scale=2))
+    image = QImage(str(path))
+    assert max(image.width(), image.height()) == 400
+    assert image.width() / image.height() == pytest.approx(r.width() / r.height(), rel=0.02)
+    assert f"{round(r.width() * 2):,} ×" in note and "400 a side" in note and "SVG or PDF" in note
+    assert distinct_colours(image, step=2) > 20
+    assert export_scene(scene, tmp_path / "small.png", ImageOptions(width=300)) == ""
+    assert QImage(str(tmp_path / "small.png")).width() == 300

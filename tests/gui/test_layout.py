@@ -279,3 +279,79 @@ def test_random_graphs_keep_every_invariant(seed):
     layout = layered_layout(g)
     check_invariants(g, layout)
     assert count_crossings(g, layout) <= count_crossings(g, layered_layout(g, sweeps=0))
+
+
+def test_should_stop_cancels_the_layout_between_steps():
+    from autodiff_gui.canvas.layout import LayoutCancelled
+
+    g = graph_of("network")
+    asked = []
+
+    def after(n: int):
+        def should_stop() -> bool:
+            asked.append(n)
+            return len(asked) > n
+        return should_stop
+
+    with pytest.raises(LayoutCancelled):
+        layered_layout(g, should_stop=lambda: True)
+    asked.clear()
+    assert layered_layout(g, should_stop=after(10 ** 9)) == layout_of("network")
+    calls = len(asked)
+    assert calls > 20  # asked at every column, not only once
+    for n in (0, calls // 2, calls - 1):
+        asked.clear()
+        with pytest.raises(LayoutCancelled):
+            layered_layout(g, should_stop=after(n))
+
+
+def test_a_malformed_graph_is_refused_with_the_node_named():
+    bad = GraphSnapshot((NodeInfo(0, "a", "a", PARAM, "", 1.0, 0.0, (), ()),
+                         NodeInfo(1, "b", "", OP, "*", 1.0, 0.0, (0, 1), (1.0, 1.0))), 1)
+    with pytest.raises(ValueError, match=r"node 1 \(b\) takes input 1, which is not one of the "
+                                         r"nodes before it"):
+        layered_layout(bad)
+    with pytest.raises(ValueError, match="the root 3 is not one of the graph's 1 nodes"):
+        layered_layout(GraphSnapshot((NodeInfo(0, "a", "a", PARAM, "", 1.0, 0.0, (), ()),), 3))
+
+
+@pytest.mark.parametrize("limit", [0, 10 ** 9])  # the accumulator tree, then the sorted list
+def test_crossing_counts_agree_with_counting_pairs(monkeypatch, limit):
+    from autodiff_gui.canvas import layout as layout_module
+
+    monkeypatch.setattr(layout_module, "INSERTION_LIMIT", limit)
+    rng = random.Random(limit)
+    for size in (1, 2, 3, 7, 64, 100):
+        for _ in range(20):
+            seq = [rng.randrange(size) for _ in range(rng.randint(0, 60))]
+            brute = sum(a > b for a, b in combinations(seq, 2))
+            assert layout_module._inversions(seq, size) == brute, (seq, size)
+
+
+def test_crossing_reduction_stops_within_its_allowance(monkeypatch):
+    from autodiff_gui.canvas import layout as layout_module
+
+    g = graph_of("network")
+    full = layout_of("network")
+    monkeypatch.setattr(layout_module, "ORDER_WORK", 0)  # not even one sweep fits
+    assert layered_layout(g) == layered_layout(g, sweeps=0)
+    monkeypatch.setattr(layout_module, "ORDER_WORK", 4 * 2000)  # about one sweep
+    some = layered_layout(g)
+    check_invariants(g, some)
+    first = count_crossings(g, layered_layout(g, sweeps=0))
+    assert count_crossings(g, full) <= count_crossings(g, some) <= first
+
+
+def test_the_labels_of_twin_edges_do_not_overlap(qapp):
+    """a * a: two edges from a into one ×, each with its local gradient 2; both labels readable."""
+    from autodiff_gui.canvas.scene import GraphScene
+    from engine.language import evaluate
+    ev = evaluate(preset("shared-node").program())
+    ev.loss.backward()
+    scene = GraphScene()
+    scene.show_graph(ev.snapshot())
+    graph = scene.graph
+    square = next(n for n in graph.nodes if n.children and n.children[0] == n.children[1])
+    first, second = (scene.edges[(square.children[0], square.id, i)] for i in (0, 1))
+    assert first.label == second.label == "2"
+    assert not first._label_rect().intersects(second._label_rect())

@@ -37,7 +37,8 @@ def assert_views_agree(w) -> None:
     # the canvas's w box holds the number the readout names
     readout_w = re.search(r"\bw = (\S+)", views["readout"]).group(1)
     w_node = w.scene.graph.node_named("w").id
-    assert w.scene.box_texts(w_node)[1] == f"value {readout_w}"
+    value = w.scene.box_texts(w_node)[1]
+    assert value == f"value {readout_w}" or value.startswith(f"value {readout_w} → "), value
     m = w.session.current_moment()
     assert m is not None and m.iteration == shown.iteration
 

@@ -221,7 +221,7 @@ def test_quiz_accepts_minus_four_and_rejects_four_for_dL_dw(quiz):
     positions = record(quiz)
     assert quiz.jump_to_gradient("w")
     assert quiz.question() == "What is dL/dw?"
-    before = len(m.forward) + 5  # dL/dw is the 6th multiplication
+    before = m.seed_position + 5  # dL/dw is the 6th multiplication
     assert positions == [before] and not quiz.is_revealed()
     assert not quiz.answer_text("4")  # a first wrong try: a nudge, no worked argument
     assert "sign of the local gradient" not in quiz.feedback_text()
@@ -287,7 +287,7 @@ def test_quiz_scores_first_tries_only(qtbot, quiz):
     assert quiz.answer_text("4")
     assert quiz.score() == (2, 3)
     assert "2 of 3 right" in labels(quiz)
-    base = len(m.forward)
+    base = m.seed_position
     assert positions == [base, base + 1, base + 1, base + 2, base + 2, base + 3, base + 3,
                          base + 4]
     button(quiz, "Start over").click()

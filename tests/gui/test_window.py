@@ -49,9 +49,20 @@ def test_the_first_backward_pass_shows_all_seven_multiplications(qtbot, window):
     steps = []
     window.stepShown.connect(lambda s: steps.append((s, dict(window.scene.highlighted()),
                                                      window.scene.banner.text)))
-    # step through: iteration start, 4 forward steps, then 7 multiplications
+    # step through: iteration start, 4 forward steps, the seed, then 7 multiplications
     for _ in range(1 + 4):
         window.step_one()
+    L = window.graph.node_named("L").id
+    with qtbot.waitSignal(window.session.momentChanged, timeout=5000,
+                          check_params_cb=lambda s: s.kind == "forward" and s.position == 4):
+        pass
+    assert window.scene.box_texts(L)[2] == "grad  ?"  # the forward pass is done, no gradient yet
+    with qtbot.waitSignal(window.session.momentChanged, timeout=5000,
+                          check_params_cb=lambda s: s.kind == "seed"):
+        window.step_one()  # the seed is a step of its own
+    assert window.scene.box_texts(L)[2] == "grad  1"
+    assert window.scene.banner.text == "dL/dL = 1" and steps == []
+    assert window.timeline.step_label.text() == "backward step 0: the seed"
     for _ in range(7):
         with qtbot.waitSignal(window.stepShown, timeout=5000):
             window.step_one()
@@ -218,3 +229,11 @@ def test_a_broken_program_is_not_run(qtbot, window):
     assert not window.state.running
     assert "Fix the program first" in window.step_label.text()
     assert "line 2" in window.step_label.text().lower()
+
+
+def test_the_weight_update_shows_the_new_value_on_the_canvas(qtbot, window):
+    with qtbot.waitSignal(window.iterationsShown, timeout=5000):
+        window.step_iteration()
+    w = window.graph.node_named("w")
+    assert window.scene.box_texts(w.id)[1] == "value 0 → 0.4"
+    assert "0.4" in window.scene.banner.text
