@@ -190,6 +190,9 @@ class EngineWorker(QObject):
     def shutdown(self) -> None:
         self._running = False
         self._stop_timer()
+        # the start-up prewarm may still be due (it fires before the thread's loop ends): it must
+        # not start an engine process after the window is gone
+        self._remote_failed = True
         if self._remote is not None:
             self._remote.close()
             self._remote = None

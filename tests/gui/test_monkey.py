@@ -319,8 +319,8 @@ def test_a_monkey_of_random_actions_finds_no_exception_no_hang_and_no_leak(
     monkeypatch.setattr(sys, "excepthook", hook)
     monkeypatch.setattr(commands, "RecordDialog", _fake_record_dialog(tmp_path))
     # frames 640 px wide, for the same reason as the snapshots (the dialog has no size to choose)
-    monkeypatch.setattr(commands, "record", functools.partial(recording.record,
-                                                              options=ImageOptions(width=640)))
+    monkeypatch.setattr(commands, "recording", functools.partial(recording.recording,
+                                                                 options=ImageOptions(width=640)))
     # the last snapshot's folder and the recent files point into the test's own folder
     settings.setValue("export/last_snapshot", str(tmp_path / "graph.png"))
 
