@@ -165,7 +165,7 @@ class CurveDrawer(Drawer):
             self.step_head.show()
         else:
             self.step_head.hide()
-        if math.isfinite(next_loss):
+        if math.isfinite(next_loss) and math.isfinite(nxt):
             self.next_dot.setData([nxt], [next_loss])
             self.drop_line.setData([nxt, nxt], [loss, next_loss])
             self.avoid(nxt, next_loss)

@@ -81,6 +81,7 @@ class HeatmapDrawer(Drawer):
         self._request_grid(frame)
 
         self.path_line.setData(path[:, 0], path[:, 1])
+        path = path[np.isfinite(path).all(axis=1)] if len(path) else path  # a diverged run's inf
         self.path_dots.setData(path[:, 0], path[:, 1])
         point_ok = drawable(a) and drawable(b)
         self.draw_point(a, b, point_ok)
