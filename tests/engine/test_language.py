@@ -571,3 +571,44 @@ def test_parse_is_quiet_about_python_syntax_warnings(recwarn):
 def test_a_non_text_program_is_refused():
     with pytest.raises(ProgramError):
         parse(b"L = 1\n")  # type: ignore[arg-type]
+
+
+# --- what mutation testing found unguarded (tools/mutate.py) ----------------------------------------
+
+def test_the_documented_bounds_on_program_size_and_range_length():
+    head = "L = Value(1.0)\n"
+    assert parse(head + "#" * (100_000 - len(head))).loss_name == "L"
+    with pytest.raises(ProgramError, match="is 100,001 characters long; the limit is 100,000"):
+        parse(head + "#" * (100_001 - len(head)))
+    assert evaluate(parse("L = Value(1.0) * len(range(100000))")).loss.data == 100_000
+    e = error("L = Value(1.0) * len(range(100001))")
+    assert "range(...) may give at most 100,000 numbers" in str(e)
+
+
+def test_each_kind_of_rejected_line_gets_its_own_sentence():
+    assert "`if` is not part of the language" in str(error("w = Value(1.0)\nif w:\n    L = w"))
+    assert "only numbers are supported" in str(error("L = ..."))
+    assert "`:=` is not part of the language" in str(error("L = (x := 3)"))
+    assert "`Starred` expressions are not part of the language" in str(error("L = *a"))
+
+
+def test_a_source_python_cannot_read_says_why():
+    with pytest.raises(ProgramError, match="null bytes"):
+        parse("L = 1\x00")
+
+
+def test_an_error_on_an_expression_over_several_lines_underlines_the_rest_of_its_first_line():
+    e = error("w = Value(1.0)\nL = (w <\n     w)")
+    assert (e.line, e.column, e.end_column) == (2, 6, len("L = (w <") + 1)
+
+
+def test_assignment_finds_the_statement_that_made_a_name():
+    from engine.language.parser import assignment
+
+    program = parse("a, b = Value(1.0), Value(2.0)\nws = [Value(1.0)]\nb = b * 2\nL = a*b + ws[0]")
+    assert assignment(program, "b").lineno == 1  # inside a tuple target
+    assert assignment(program, "b", 1).lineno == 3  # the second time b is assigned
+    assert assignment(program, "ws[0]").lineno == 2  # an element counts as its list
+    assert assignment(program, "L").lineno == 4
+    assert assignment(program, "b", 2) is None
+    assert assignment(program, "zz") is None
