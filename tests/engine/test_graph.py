@@ -124,3 +124,12 @@ def test_snapshot_like_lends_names_only_to_a_graph_of_the_same_shape():
     assert snapshot_like(a * a * a, snapshot(a * a)) is None  # another size
     b = Value(2.0, label="b")
     assert snapshot_like(b * b, snapshot(a * a)) is None  # another label
+
+
+def test_a_snapshots_nodes_are_frozen_and_carry_no_per_node_dict():
+    import dataclasses
+
+    node = snapshot(Value(2.0, label="a") * 3).nodes[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        node.data = 5.0
+    assert not hasattr(node, "__dict__")  # slots: a 100,000-node snapshot stays small

@@ -612,3 +612,17 @@ def test_assignment_finds_the_statement_that_made_a_name():
     assert assignment(program, "L").lineno == 4
     assert assignment(program, "b", 2) is None
     assert assignment(program, "zz") is None
+
+
+def test_the_description_is_the_first_comment_even_after_blank_lines():
+    assert parse("\n\n   \n# Fit a line\nL = Value(1.0)").description == "Fit a line"
+    assert parse("L = Value(1.0)\n# too late\n").description == ""
+
+
+def test_a_long_name_is_cut_to_forty_characters_in_a_message():
+    from engine.language.parser import short
+
+    assert short("x" * 40) == "x" * 40
+    assert short("x" * 41) == "x" * 39 + "…"
+    e = error("L = " + "y" * 50)
+    assert f"`{'y' * 39}…` is not defined" in str(e)
