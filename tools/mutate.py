@@ -14,6 +14,7 @@ The mutants (one at a time, each keeps the line numbers of the original):
   const     an int or float ``n``→``n + 1``; ``True``↔``False``
   guard     ``if test:``→``if False:`` (the branch, usually a guard or an error path, is gone)
   return    ``return x``→``return None``
+  drop      a call statement (``self._set_role(...)``)→``pass`` (only with ``--kind drop``)
 Strings, docstrings, annotations and f-strings are left alone.
 
 Run from the root of the checkout (it copies the tree to a temporary folder and never edits yours):
@@ -126,8 +127,9 @@ def _functions(tree: ast.AST) -> dict[int, str]:
     return owner
 
 
-def _candidates(tree: ast.AST) -> list[tuple[ast.AST, str, str]]:
-    """Every (node, kind, description) this module offers, in a fixed order."""
+def _candidates(tree: ast.AST, drop_calls: bool = False) -> list[tuple[ast.AST, str, str]]:
+    """Every (node, kind, description) this module offers, in a fixed order; removed call
+    statements (``drop``) only when asked for, as they multiply the mutants of a module."""
     skip = _skip_ranges(tree)
     found: list[tuple[ast.AST, str, str]] = []
     for node in ast.walk(tree):
@@ -156,6 +158,8 @@ def _candidates(tree: ast.AST) -> list[tuple[ast.AST, str, str]]:
             found.append((node, "const", f"{node.value!r}→{_new_constant(node.value)!r}"))
         elif isinstance(node, ast.If):
             found.append((node, "guard", "if …: → if False:"))
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and drop_calls:
+            found.append((node, "drop", "a call statement → pass"))
         elif isinstance(node, ast.Return) and node.value is not None and not (
                 isinstance(node.value, ast.Constant) and node.value.value is None):
             found.append((node, "return", "return … → return None"))
@@ -194,6 +198,8 @@ def _mutated_text(node: ast.AST, kind: str) -> tuple[ast.AST, str]:
         return node.test, "False"
     if kind == "return":
         return node.value, "None"
+    if kind == "drop":
+        return node, "pass"
     raise ValueError(kind)
 
 
@@ -205,11 +211,11 @@ def _line_offsets(source: str) -> list[int]:
     return offsets
 
 
-def apply(source: str, index: int) -> tuple[str, Mutant]:
+def apply(source: str, index: int, drop_calls: bool = False) -> tuple[str, Mutant]:
     """The module's source with mutant ``index`` applied (line numbers kept), and the mutant."""
     tree = ast.parse(source)
     owners = _functions(tree)
-    node, kind, description = _candidates(tree)[index]
+    node, kind, description = _candidates(tree, drop_calls)[index]
     segment, text = _mutated_text(node, kind)
     data = source.encode("utf-8")
     offsets = _line_offsets(source)
@@ -227,12 +233,12 @@ def apply(source: str, index: int) -> tuple[str, Mutant]:
     return mutated.decode("utf-8"), mutant
 
 
-def count(source: str) -> list[Mutant]:
+def count(source: str, drop_calls: bool = False) -> list[Mutant]:
     """Every mutant the module offers, described, without running anything."""
     tree = ast.parse(source)
     owners = _functions(tree)
     return [Mutant(i, node.lineno, owners.get(id(node), "") or "<module>", kind.split(":")[0], d)
-            for i, (node, kind, d) in enumerate(_candidates(tree))]
+            for i, (node, kind, d) in enumerate(_candidates(tree, drop_calls))]
 
 
 def _run_child(work: str, tests: list[str], keyword: str | None) -> int:
@@ -282,9 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("module", help="the file to mutate, e.g. engine/value.py")
     parser.add_argument("tests", nargs="*",
                         help="the test files (or test ids) that guard it (default: MODULE_TESTS)")
-    parser.add_argument("--function", help="mutate only spots inside functions whose name contains this")
+    parser.add_argument("--function", help="mutate only spots inside functions whose name contains this (or any of a,b,c)")
     parser.add_argument("--only", help="comma-separated mutant numbers")
-    parser.add_argument("--kind", help="comma-separated kinds (compare,binop,boolop,not,const,guard,return)")
+    parser.add_argument("--kind", help="comma-separated kinds (compare,binop,boolop,not,const,guard,return,drop)")
     parser.add_argument("-k", dest="keyword", help="pytest -k expression for the tests")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--show", action="store_true", help="print each survivor's mutated line")
@@ -297,9 +303,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.tests:
         parser.error(f"no tests named and none mapped for {args.module}")
     source = open(args.module, encoding="utf-8").read()
-    mutants = count(source)
+    drop_calls = bool(args.kind) and "drop" in args.kind.split(",")
+    mutants = count(source, drop_calls)
     if args.function:
-        mutants = [m for m in mutants if args.function in m.function]
+        names = args.function.split(",")
+        mutants = [m for m in mutants if any(n in m.function for n in names)]
     if args.only:
         wanted = {int(x) for x in args.only.split(",")}
         mutants = [m for m in mutants if m.index in wanted]
@@ -340,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(open(os.path.join(work, "child-error.txt"), encoding="utf-8").read())
             return 2
         for m in mutants:
-            mutated, _ = apply(source, m.index)
+            mutated, _ = apply(source, m.index, drop_calls)
             with open(target, "w", encoding="utf-8") as f:
                 f.write(mutated)
             m.result = run(work, args.tests, args.keyword, args.timeout)

@@ -1,0 +1,174 @@
+"""The guards of the Session and the highlight rules of the canvas, each with a test that fails
+when the guard or the rule is removed (found by mutating them one at a time, tools/mutate.py).
+
+The engine's late signals are delivered as the worker delivers them: by emitting the worker's
+own signals (from the GUI thread the connection to the Session is direct, so each one has been
+handled when ``emit`` returns, before any queued signal of the real worker can arrive).
+"""
+
+import pytest
+
+from autodiff_gui.canvas.items import COMPUTING, RECEIVING, UPSTREAM
+from autodiff_gui.canvas.scene import GraphScene
+from autodiff_gui.session import ITERATIONS, LIVE, LOADED, STARTED, TRAVEL
+from engine.language import parse
+from engine.presets import preset
+from engine.replay import replay
+
+
+def wait_shown(qtbot, session, kind, act):
+    with qtbot.waitSignal(session.momentChanged, timeout=10000,
+                          check_params_cb=lambda shown: shown.kind == kind) as blocker:
+        act()
+    return blocker.args[0]
+
+
+def one_of_each_engine_signal(qtbot, window):
+    """A whole iteration's records, then an iteration started step by step, with its first
+    forward step and first multiplication: one of everything the worker sends."""
+    s = window.session
+    records = wait_shown(qtbot, s, ITERATIONS, window.step_iteration).records
+    start = wait_shown(qtbot, s, STARTED, window.step_one).step
+    m = s.current_moment()
+    return records, start, m.forward[0], m.chain[0]
+
+
+def test_late_signals_of_the_program_before_a_load_are_never_shown(qtbot, window):
+    s, w = window.session, window.session.engine.worker
+    records, start, fstep, cstep = one_of_each_engine_signal(qtbot, window)
+    kept = len(s.history)
+    shown, ended = [], []
+    s.momentChanged.connect(shown.append)
+    s.runEnded.connect(lambda *a: ended.append(a))
+    window.iterationsShown.connect(shown.append)
+    s.load(parse("w = Value(3.0)\nL = w * w\n"))
+    w.iterationsDone.emit(records, None)
+    w.iterationStarted.emit(start)
+    w.forwardStep.emit(fstep)
+    w.chainRuleStep.emit(cstep)
+    w.runFinished.emit("converged", "a run that was replaced")
+    assert shown == [] and ended == []
+    assert len(s.history) == kept and s.awaiting_reset
+    loaded = wait_shown(qtbot, s, LOADED, lambda: None)
+    assert [n.name for n in loaded.graph.nodes] == ["w", "L"]
+    assert len(s.history) == 0 and not s.awaiting_reset
+    assert [x.kind for x in shown] == [LOADED] and ended == []
+
+
+def test_late_signals_after_a_reset_are_never_shown(qtbot, window):
+    s, w = window.session, window.session.engine.worker
+    records, start, fstep, cstep = one_of_each_engine_signal(qtbot, window)
+    shown = []
+    s.momentChanged.connect(shown.append)
+    s.reset()
+    w.forwardStep.emit(fstep)
+    w.iterationsDone.emit(records, None)
+    assert shown == [] and s.awaiting_reset
+    wait_shown(qtbot, s, LOADED, lambda: None)
+    assert len(s.history) == 0
+
+
+def test_while_travelling_the_engine_moves_on_but_the_moment_shown_stays(qtbot, window):
+    s, w = window.session, window.session.engine.worker
+    records, start, fstep, cstep = one_of_each_engine_signal(qtbot, window)
+    travel = wait_shown(qtbot, s, TRAVEL, lambda: window.travel_to_iteration(0))
+    assert not s.live
+    shown = []
+    s.momentChanged.connect(shown.append)
+    w.forwardStep.emit(fstep)
+    w.chainRuleStep.emit(cstep)
+    assert shown == []  # the live iteration advanced out of sight
+    assert s.shown is travel
+    # back to live: the canvas shows where the engine got to while the learner was away
+    live = wait_shown(qtbot, s, LIVE, window.back_to_live)
+    forward = len(live.moment.forward)
+    assert live.live and live.position == forward + cstep.number
+    assert live.moment.position == forward + cstep.number
+
+
+def test_records_that_arrive_while_travelling_are_kept_but_do_not_move_the_view(qtbot, window):
+    s, w = window.session, window.session.engine.worker
+    records, start, fstep, cstep = one_of_each_engine_signal(qtbot, window)
+    travel = wait_shown(qtbot, s, TRAVEL, lambda: window.travel_to_iteration(0))
+    before = len(s.history)
+    with qtbot.waitSignal(s.momentChanged, timeout=10000) as blocker:
+        w.iterationsDone.emit(records, None)
+    update = blocker.args[0]
+    assert update.kind == TRAVEL and not update.live and not update.redraw
+    assert (update.iteration, update.position) == (travel.iteration, travel.position)
+    assert list(update.records) == list(records)
+    assert len(s.history) == before + len(records)
+    w.iterationStarted.emit(start)  # a new step-by-step iteration, unseen while travelling
+    assert s.shown.kind == TRAVEL
+
+
+def test_live_records_move_the_view_to_the_newest_iteration(qtbot, window):
+    s = window.session
+    first = wait_shown(qtbot, s, ITERATIONS, window.step_iteration)
+    second = wait_shown(qtbot, s, ITERATIONS, window.step_iteration)
+    assert first.live and second.live
+    assert second.iteration == first.iteration + 1 == 1
+    assert second.record.iteration == s.history.last().iteration == 1
+
+
+# --- the highlight rules -------------------------------------------------------------------------
+
+@pytest.fixture
+def three_step(qapp):
+    moment = replay(preset("three-step").program())
+    scene = GraphScene()
+    scene.show_graph(moment.before, grads_known=False)
+    return scene, moment
+
+
+def test_a_forward_step_lights_its_box_its_operation_and_every_input_edge(three_step):
+    scene, m = three_step
+    g = m.before
+    total = len(m.forward)
+    for step in m.forward:
+        scene.show_forward_step(step, total)
+        node = g.nodes[step.node]
+        expected = {("box", step.node): COMPUTING, ("op", step.node): COMPUTING}
+        expected.update({("edge", (c, step.node, i)): COMPUTING for i, c in enumerate(node.children)})
+        assert scene.highlighted() == expected
+    assert any(len(g.nodes[s.node].children) == 2 for s in m.forward)  # both edges were checked
+
+
+def test_a_multiplication_lights_the_parent_upstream_and_the_child_receiving(three_step):
+    scene, m = three_step
+    g = m.before
+    for step in m.chain:
+        scene.show_chain_rule_step(step, "text", len(m.chain))
+        assert scene.highlighted() == {
+            ("box", step.parent): UPSTREAM, ("op", step.parent): UPSTREAM,
+            ("result", step.parent): UPSTREAM,
+            ("edge", (step.child, step.parent, step.input_index)): RECEIVING,
+            ("box", step.child): RECEIVING,
+        }
+    assert any(step.input_index == 1 for step in m.chain)  # a second input's edge was lit too
+    assert g.nodes[m.chain[0].parent].name == "L"
+
+
+def test_a_moment_lights_its_last_step_and_the_whole_iteration_lights_the_last_multiplication(
+        three_step):
+    scene, m = three_step
+    forward = len(m.forward)
+    scene.show_moment(m.at(2))  # two forward steps done: the second is lit
+    step = m.forward[1]
+    assert scene.highlighted()[("box", step.node)] == COMPUTING
+    scene.show_moment(m.at(forward + 3))  # three multiplications done: the third is lit
+    third = m.chain[2]
+    assert scene.highlighted()[("box", third.child)] == RECEIVING
+    assert scene.highlighted()[("box", third.parent)] == UPSTREAM
+    scene.show_moment(m.at(m.complete))
+    last = m.chain[-1]
+    assert scene.highlighted()[("box", last.child)] == RECEIVING
+    scene.show_moment(m.at(0))  # nothing computed yet: nothing lit
+    assert scene.highlighted() == {}
+
+
+def test_showing_a_step_after_another_leaves_only_the_new_one_lit(three_step):
+    scene, m = three_step
+    scene.show_chain_rule_step(m.chain[0], "text")
+    scene.show_forward_step(m.forward[0], len(m.forward))
+    assert set(scene.highlighted().values()) == {COMPUTING}
