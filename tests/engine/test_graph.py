@@ -133,3 +133,18 @@ def test_a_snapshots_nodes_are_frozen_and_carry_no_per_node_dict():
     with pytest.raises(dataclasses.FrozenInstanceError):
         node.data = 5.0
     assert not hasattr(node, "__dict__")  # slots: a 100,000-node snapshot stays small
+
+
+def test_a_node_made_inside_the_losss_own_expression_gets_the_losss_origin():
+    ev = evaluate(parse("w = Value(1.0)\ny = 2.0\nL = w - y"))  # z - y makes -y, then adds it
+    origins = {n.name: n.origin for n in ev.snapshot().nodes}
+    assert origins == {"w": "", "y": "", "-1": "", "-y": "3:5", "L": "3:5"}
+
+
+def test_a_graph_snapshot_is_frozen_and_slotted():
+    import dataclasses
+
+    g = snapshot(Value(2.0, label="a") * 3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        g.root = 0
+    assert not hasattr(g, "__dict__")
