@@ -626,3 +626,29 @@ def test_a_long_name_is_cut_to_forty_characters_in_a_message():
     assert short("x" * 41) == "x" * 39 + "…"
     e = error("L = " + "y" * 50)
     assert f"`{'y' * 39}…` is not defined" in str(e)
+
+
+@pytest.mark.parametrize("source, where, message", [
+    ("__x = Value(1.0)\nL = __x", (1, 1), "names may not start with two underscores"),
+    ("w = Value(1.0)\nL = w % 2", (2, 5), "only + - * / and ** are supported"),
+    ("w = Value(1.0)\nL = ~w", (2, 5), "only the unary minus (and plus) is supported"),
+    ("w = Value(1.0)\nw += 1\nL = w", (2, 1), "`+=` and friends are not supported"),
+    ("w = Value(1.0)\nL = w*w\nL.backward()", (3, 1), "backward() is the trainer's job"),
+    ("print(1)\nL = Value(1.0)", (1, 1), "print is not needed"),
+    ('L = f"x"', (1, 5), "text strings are not part of the language"),
+    # folded constant by constant: the outer product overflows, though the inner one does not
+    ("L = Value(1.0) * ((1e200 * 1e100) * 1e100)", (1, 19), "*: the result is too large for a float"),
+])
+def test_a_rejected_construct_is_named_at_its_place(source, where, message):
+    e = error(source)
+    assert (e.line, e.column) == where
+    assert message in str(e)
+
+
+def test_a_program_and_its_parts_are_frozen():
+    import dataclasses
+
+    p = parse("# autodiff: result=\"w = {w}\"\nw = Value(1.0)\nL = w * 2")
+    for obj in (p, p.bindings[0], p.result_line):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            obj.name = "changed"
