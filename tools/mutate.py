@@ -251,7 +251,8 @@ def _run_child(work: str, tests: list[str], keyword: str | None) -> int:
     os.dup2(devnull, 2)
     import pytest
 
-    args = ["-x", "-q", "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning", "--timeout", "50", *tests]
+    args = ["-x", "-q", "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            "--timeout", "50", *tests]
     if keyword:
         args += ["-k", keyword]
     return int(pytest.main(args))
@@ -288,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("module", help="the file to mutate, e.g. engine/value.py")
     parser.add_argument("tests", nargs="*",
                         help="the test files (or test ids) that guard it (default: MODULE_TESTS)")
-    parser.add_argument("--function", help="mutate only spots inside functions whose name contains this (or any of a,b,c)")
+    parser.add_argument("--function",
+                        help="mutate only spots inside functions whose name contains this (or any of a,b,c)")
     parser.add_argument("--only", help="comma-separated mutant numbers")
     parser.add_argument("--kind", help="comma-separated kinds (compare,binop,boolop,not,const,guard,return,drop)")
     parser.add_argument("-k", dest="keyword", help="pytest -k expression for the tests")

@@ -11,6 +11,7 @@ import pytest
 from autodiff_gui.canvas.items import COMPUTING, RECEIVING, UPSTREAM
 from autodiff_gui.canvas.scene import GraphScene
 from autodiff_gui.session import ITERATIONS, LIVE, LOADED, STARTED, TRAVEL
+from autodiff_gui.worker import SPEEDS
 from engine.language import parse
 from engine.presets import preset
 from engine.replay import replay
@@ -172,3 +173,15 @@ def test_showing_a_step_after_another_leaves_only_the_new_one_lit(three_step):
     scene.show_chain_rule_step(m.chain[0], "text")
     scene.show_forward_step(m.forward[0], len(m.forward))
     assert set(scene.highlighted().values()) == {COMPUTING}
+
+
+def test_travelling_during_a_run_pauses_the_engine(qtbot, window):
+    s = window.session
+    window.speed_control.set_speed(len(SPEEDS) - 2)
+    with qtbot.waitSignal(window.iterationsShown, timeout=10000):
+        window.toggle_run()
+    assert s.state.running
+    with qtbot.waitSignal(s.stateChanged, timeout=10000,
+                          check_params_cb=lambda state: not state.running):
+        window.travel_to_iteration(0)
+    assert not s.live and s.shown.kind == TRAVEL
