@@ -110,6 +110,10 @@ def test_live_records_move_the_view_to_the_newest_iteration(qtbot, window):
     assert first.live and second.live
     assert second.iteration == first.iteration + 1 == 1
     assert second.record.iteration == s.history.last().iteration == 1
+    # each batch brings the graph after its backward pass, and the window draws that one
+    assert second.graph is not None and second.graph is not first.graph
+    assert s.graph is second.graph
+    assert second.graph.node_named("w").grad == pytest.approx(second.record.param("w").grad)
 
 
 # --- the highlight rules -------------------------------------------------------------------------
