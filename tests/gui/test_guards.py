@@ -10,7 +10,7 @@ import pytest
 
 from autodiff_gui.canvas.items import COMPUTING, RECEIVING, UPSTREAM
 from autodiff_gui.canvas.scene import GraphScene
-from autodiff_gui.session import ITERATIONS, LIVE, LOADED, STARTED, TRAVEL
+from autodiff_gui.session import CHAIN, FORWARD, ITERATIONS, LIVE, LOADED, STARTED, TRAVEL
 from autodiff_gui.worker import SPEEDS
 from engine.language import parse
 from engine.presets import preset
@@ -189,3 +189,28 @@ def test_travelling_during_a_run_pauses_the_engine(qtbot, window):
                           check_params_cb=lambda state: not state.running):
         window.travel_to_iteration(0)
     assert not s.live and s.shown.kind == TRAVEL
+
+
+def test_the_window_lights_each_forward_step_and_each_multiplication_as_the_engine_sends_it(
+        qtbot, window):
+    s = window.session
+    wait_shown(qtbot, s, STARTED, window.step_one)
+    g = window.scene.graph
+    for number in range(1, 5):
+        shown = wait_shown(qtbot, s, FORWARD, window.step_one)
+        step = shown.step
+        assert step.number == number and not shown.redraw
+        lit = window.scene.highlighted()
+        assert set(lit.values()) == {COMPUTING}
+        assert ("box", step.node) in lit and ("op", step.node) in lit
+        assert window.scene.banner.title == f"Step 1 · forward pass, {number} of 4"
+    shown = wait_shown(qtbot, s, CHAIN, window.step_one)
+    step = shown.step
+    assert window.scene.highlighted() == {
+        ("box", step.parent): UPSTREAM, ("op", step.parent): UPSTREAM,
+        ("result", step.parent): UPSTREAM,
+        ("edge", (step.child, step.parent, step.input_index)): RECEIVING,
+        ("box", step.child): RECEIVING,
+    }
+    assert g.nodes[step.parent].name == "L"
+    assert window.scene.banner.title == "Step 2 · backward pass, multiplication 1 of 7"
