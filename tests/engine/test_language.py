@@ -652,3 +652,15 @@ def test_a_program_and_its_parts_are_frozen():
     for obj in (p, p.bindings[0], p.result_line):
         with pytest.raises(dataclasses.FrozenInstanceError):
             obj.name = "changed"
+
+
+def test_a_setting_without_a_name_and_a_long_bad_value_are_clear():
+    with pytest.raises(ProgramError, match="a setting needs a name before `=`") as info:
+        parse("# autodiff: =0.1\nL = Value(1.0)")
+    assert (info.value.line, info.value.column) == (1, 13)
+    with pytest.raises(ProgramError) as info:
+        parse("# autodiff: lr=" + "a" * 25 + "\nL = Value(1.0)")
+    assert str(info.value).endswith("must be a number, not " + "a" * 19 + "…")
+    with pytest.raises(ProgramError) as info:
+        parse("# autodiff: steps=" + "b" * 20 + "\nL = Value(1.0)")
+    assert str(info.value).endswith("must be a whole number, not " + "b" * 20)
