@@ -12,6 +12,7 @@ from autodiff_gui.canvas.items import COMPUTING, RECEIVING, UPSTREAM
 from autodiff_gui.canvas.scene import GraphScene
 from autodiff_gui.session import CHAIN, FORWARD, ITERATIONS, LIVE, LOADED, STARTED, TRAVEL
 from autodiff_gui.worker import SPEEDS
+from engine.graph import format_number
 from engine.language import parse
 from engine.presets import preset
 from engine.replay import replay
@@ -214,3 +215,60 @@ def test_the_window_lights_each_forward_step_and_each_multiplication_as_the_engi
     }
     assert g.nodes[step.parent].name == "L"
     assert window.scene.banner.title == "Step 2 · backward pass, multiplication 1 of 7"
+
+
+def test_a_step_writes_the_number_it_computed_into_its_box(three_step):
+    scene, m = three_step
+    g = m.before
+    scene.begin_iteration(g)
+    first = m.forward[0]
+    assert scene.box_texts(first.node)[1] == "value …"  # not computed yet
+    scene.show_forward_step(first, len(m.forward))
+    assert scene.box_texts(first.node)[1] == f"value {format_number(first.value)}"
+    root = g.root
+    assert scene.box_texts(root)[2] == "grad  ?"
+    step = m.chain[0]
+    scene.show_chain_rule_step(step, "text", len(m.chain))
+    assert scene.box_texts(root)[2] == "grad  1"  # the seed comes with the first multiplication
+    assert scene.box_texts(step.child)[2] != "grad  ?"
+
+
+def test_a_step_for_a_node_the_canvas_does_not_have_is_ignored(qapp, three_step):
+    import dataclasses
+
+    _, m = three_step
+    empty = GraphScene()
+    empty.show_forward_step(m.forward[0], len(m.forward))  # no graph yet: nothing to light
+    empty.show_chain_rule_step(m.chain[0], "text")
+    assert empty.highlighted() == {}
+    scene, _ = three_step
+    n = len(m.before.nodes)
+    scene.show_forward_step(dataclasses.replace(m.forward[0], node=n), len(m.forward))
+    scene.show_chain_rule_step(dataclasses.replace(m.chain[0], child=n), "text")
+    assert scene.highlighted() == {}
+
+
+def test_the_complete_moment_says_its_multiplication_is_the_last(three_step):
+    scene, m = three_step
+    scene.show_moment(m.at(m.complete))
+    assert scene.banner.title.endswith(f"multiplication {len(m.chain)} of {len(m.chain)} (the last)")
+
+
+def test_batches_that_arrive_within_one_frame_are_shown_together_and_none_is_lost(qtbot, window):
+    s, w = window.session, window.session.engine.worker
+    import dataclasses
+
+    done = [list(wait_shown(qtbot, s, ITERATIONS, window.step_iteration).records) for _ in range(3)]
+    # the same iterations again, numbered as the run's next three
+    batches = [[dataclasses.replace(r, iteration=r.iteration + 3) for r in b] for b in done]
+    before = len(s.history)
+    shown = []
+    s.momentChanged.connect(lambda sh: shown.append(sh) if sh.kind == ITERATIONS else None)
+    last = batches[-1][-1]
+    with qtbot.waitSignal(s.momentChanged, timeout=10000,
+                          check_params_cb=lambda sh: sh.kind == ITERATIONS and sh.record is last):
+        for b in batches:  # a frame is shown at most once; the batches that wait are joined
+            w.iterationsDone.emit(b, None)
+    assert [r.iteration for sh in shown for r in sh.records] == [r.iteration for b in batches for r in b]
+    assert len(shown) < len(batches)  # at least two of them waited for the same frame
+    assert len(s.history) == before + sum(len(b) for b in batches)
