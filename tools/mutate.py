@@ -62,7 +62,7 @@ MODULE_TESTS: dict[str, list[str]] = {
                                          "test_train.py", "test_explain.py")],
     "engine/train.py": [_E + f for f in ("test_train.py", "test_hostile.py", "test_presets.py",
                                          "test_sweep.py", "test_mistakes.py", "test_tutorial_numbers.py")],
-    "engine/replay.py": [_E + f for f in ("test_explain.py", "test_explain_names.py", "test_train.py")],
+    "engine/replay.py": [_E + f for f in ("test_replay.py", "test_explain_names.py", "test_explain.py")],
     "engine/regimes.py": [_E + f for f in ("test_regimes_advice.py", "test_sweep.py", "test_train.py",
                                            "test_explain.py")],
     "engine/files.py": [_E + "test_files.py"],

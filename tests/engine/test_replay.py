@@ -1,0 +1,65 @@
+"""``engine.replay``: one iteration rebuilt at any position, as time travel and the step-by-step
+views read it (the numbers are the tutorial's three-step loss at w = 0)."""
+
+import math
+
+import pytest
+
+from engine.language import parse
+from engine.presets import preset
+from engine.replay import replay
+
+THREE_STEP = preset("three-step").program()
+
+
+def test_a_moment_counts_its_forward_steps_then_its_multiplications():
+    m = replay(THREE_STEP)
+    assert (len(m.forward), len(m.chain), m.complete) == (4, 7, 11)
+    assert m.position == m.complete  # the default: the whole backward pass done
+    assert m.loss == 4
+    assert m.grads == (-4,) and m.next_values == pytest.approx((0.4,))
+
+
+@pytest.mark.parametrize("asked, position", [(-5, 0), (0, 0), (3, 3), (11, 11), (100, 11)])
+def test_at_clamps_the_position_into_the_iteration(asked, position):
+    assert replay(THREE_STEP).at(asked).position == position
+
+
+@pytest.mark.parametrize("asked", [-1, -7, 12, 1000])
+def test_a_position_outside_the_iteration_means_the_whole_iteration(asked):
+    assert replay(THREE_STEP, position=asked).position == 11
+    assert replay(THREE_STEP, position=5).position == 5
+
+
+@pytest.mark.parametrize("position, forward_done, chain_done", [
+    (0, 0, 0), (2, 2, 0), (4, 4, 0), (6, 4, 2), (11, 4, 7)])
+def test_steps_done_at_a_position(position, forward_done, chain_done):
+    m = replay(THREE_STEP).at(position)
+    assert (m.forward_done, m.chain_done) == (forward_done, chain_done)
+
+
+def test_the_gradients_shown_are_those_reached_so_far():
+    m = replay(THREE_STEP)
+    root = m.after.root
+    assert all(math.isnan(g) for g in m.at(4).shown_grads())  # forward done, no seed yet
+    one = m.at(5).shown_grads()
+    first = m.chain[0]
+    assert one[root] == 1 and one[first.child] == first.child_grad_after
+    assert sum(not math.isnan(g) for g in one) == 2
+    whole = m.shown_grads()
+    for step in m.chain:
+        assert whole[step.child] == m.after.nodes[step.child].grad
+    assert whole[root] == 1
+
+
+def test_a_parameter_the_loss_ignores_has_no_node_and_a_zero_gradient():
+    m = replay(parse("w = Value(3.0)\nv = Value(2.0)\nL = w * w"), lr=0.5)
+    assert m.param_names == ("w", "v") and m.param_nodes[1] == -1
+    assert m.grads == (6.0, 0.0)
+    assert m.next_values == (0.0, 2.0)
+
+
+def test_a_loss_that_is_a_leaf_has_its_seed_once_the_iteration_is_complete():
+    m = replay(parse("L = Value(2.0)"))
+    assert (m.complete, m.chain_done) == (0, 0)
+    assert m.shown_grads() == [1]
