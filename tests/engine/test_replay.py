@@ -63,3 +63,16 @@ def test_a_loss_that_is_a_leaf_has_its_seed_once_the_iteration_is_complete():
     m = replay(parse("L = Value(2.0)"))
     assert (m.complete, m.chain_done) == (0, 0)
     assert m.shown_grads() == [1]
+
+
+def test_a_moment_is_frozen_starts_at_iteration_zero_and_prints_short():
+    import dataclasses
+
+    m = replay(THREE_STEP)
+    assert m.iteration == 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        m.position = 3
+    text = repr(m)  # a log line, not the program, two graphs and every step
+    assert "Program(" not in text and "GraphSnapshot(" not in text
+    assert "ForwardStep(" not in text and "ChainRuleStep(" not in text
+    assert "iteration=0" in text and "position=11" in text
