@@ -404,3 +404,16 @@ def test_a_chain_a_million_deep_back_propagates_at_the_default_recursion_limit()
     assert k.grad == pytest.approx(n * c ** (n - 1), rel=1e-8)
     assert v.grad == 1
     assert len(topological_order(v)) == n + 2
+
+
+# --- what mutation testing found unguarded (tools/mutate.py) ----------------------------------------
+
+def test_the_edges_of_the_domain_at_zero_say_what_is_wrong():
+    with pytest.raises(DomainError, match="the slope of sqrt at 0 is infinite"):
+        Value(0.0).sqrt()
+    with pytest.raises(DomainError, match=r"the slope of 0 \*\* 0.5 is infinite"):
+        Value(0.0) ** 0.5
+    x = Value(0.0)
+    y = x ** 1.5  # zero to a fractional power above one is fine, and flat
+    y.backward()
+    assert (y.data, x.grad) == (0.0, 0.0)
