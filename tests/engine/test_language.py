@@ -664,3 +664,18 @@ def test_a_setting_without_a_name_and_a_long_bad_value_are_clear():
     with pytest.raises(ProgramError) as info:
         parse("# autodiff: steps=" + "b" * 20 + "\nL = Value(1.0)")
     assert str(info.value).endswith("must be a whole number, not " + "b" * 20)
+
+
+@pytest.mark.parametrize("source, where, message", [
+    ("() = 1\nL = Value(1.0)", (1, 1), "nothing to assign to"),
+    ("L = sum([Value(1.0) for i in range(3) if i])", (1, 42), "`if` inside a comprehension"),
+])
+def test_more_rejected_constructs_at_their_place(source, where, message):
+    e = error(source)
+    assert (e.line, e.column) == where and message in str(e)
+
+
+def test_constants_fold_with_their_sign_and_every_may_be_one():
+    # folded with its minus, 1e308 + -1e308 is 0, not an overflow
+    assert evaluate(parse("L = Value(1.0) * (1e308 + -1e308)")).loss.data == 0.0
+    assert parse("# autodiff: every=1\nL = Value(1.0)").settings == {"every": 1}
