@@ -272,3 +272,45 @@ def test_batches_that_arrive_within_one_frame_are_shown_together_and_none_is_los
     assert [r.iteration for sh in shown for r in sh.records] == [r.iteration for b in batches for r in b]
     assert len(shown) < len(batches)  # at least two of them waited for the same frame
     assert len(s.history) == before + sum(len(b) for b in batches)
+
+
+def test_every_moment_of_an_iteration_shows_what_is_known_then_and_lights_its_last_step(three_step):
+    scene, m = three_step
+    g, forward = m.before, len(m.forward)
+    for position in range(m.complete + 1):
+        at = m.at(position)
+        scene.show_moment(at)
+        computed = {s.node for s in m.forward[:at.forward_done]}
+        reached = {s.child for s in m.chain[:at.chain_done]}
+        seeded = position >= forward
+        for node in g.nodes:
+            _, value, grad = scene.box_texts(node.id)
+            assert (value != "value …") == (not node.children or node.id in computed), (position, node)
+            knows = node.id in reached or (seeded and node.id == g.root)
+            assert (grad != "grad  ?") == knows, (position, node.name)
+        title = scene.banner.title
+        if position == 0:
+            assert title == "Step 1 · forward pass" and scene.highlighted() == {}
+        elif position < forward:
+            assert title == f"Step 1 · forward pass, {position} of {forward}"
+            assert scene.highlighted()[("box", m.forward[position - 1].node)] == COMPUTING
+        elif position == forward:
+            assert title == "Step 2 · backward pass: the seed"
+        else:
+            k = position - forward
+            assert title.startswith(f"Step 2 · backward pass, multiplication {k} of {len(m.chain)}")
+            assert scene.highlighted()[("box", m.chain[k - 1].child)] == RECEIVING
+
+
+def test_a_moment_of_another_program_rebuilds_the_canvas_and_lighting_is_undone_on_the_items(
+        three_step):
+    scene, m = three_step
+    scene.show_forward_step(m.forward[0], len(m.forward))
+    lit = scene.boxes[m.forward[0].node]
+    assert lit.role == COMPUTING
+    scene.show_moment(m.at(0))
+    assert lit.role != COMPUTING  # cleared on the item, not only in the record of what is lit
+    other = replay(parse("a = Value(2.0)\nb = Value(3.0)\nL = a * b + a\n"))
+    scene.show_moment(other.at(1))
+    assert len(scene.boxes) == len(other.before.nodes) == 4
+    assert scene.box_texts(other.forward[0].node)[1] == "value 6"
