@@ -346,7 +346,7 @@ def test_the_minimum_of_a_quadratic_bowl_is_one_newton_step_away():
     ("w = Value(1.0)\nL = w**4", [1.0]),  # not a quadratic: the Hessian differs elsewhere
     ("w = Value(1.0)\nL = -(w*w)", [1.0]),  # a maximum: the step would raise the loss
     ("a = Value(1.0)\nb = Value(1.0)\nL = (a + b)**2", [1.0, 1.0]),  # a valley: singular
-    ("L = Value(1.0)*0 + 3", []),  # no parameter the loss can move
+    ("L = Value(1.0)*0 + 3", []),  # no parameters to solve for
     ("a = Value(1.0)\nb = Value(1.0)\nc = Value(1.0)\nd = Value(1.0)\ne = Value(1.0)\n"
      "L = a*a + b*b + c*c + d*d + e*e", [1.0] * 5),  # more parameters than it solves for
 ])
