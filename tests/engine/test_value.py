@@ -417,3 +417,7 @@ def test_the_edges_of_the_domain_at_zero_say_what_is_wrong():
     y = x ** 1.5  # zero to a fractional power above one is fine, and flat
     y.backward()
     assert (y.data, x.grad) == (0.0, 0.0)
+    x = Value(0.0)
+    y = x ** 1  # the slope of x¹ is 1, at zero too
+    y.backward()
+    assert (y.data, x.grad) == (0.0, 1.0)
