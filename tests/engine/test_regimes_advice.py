@@ -75,3 +75,10 @@ def test_the_explanation_names_the_factor_that_each_step_keeps():
     regime = predict_regime(parse("w = Value(0.0)\nL = (w - 2)**2"), [0.0], 0.1)
     assert (regime.name, regime.factor, regime.curvature) == (MONOTONE, pytest.approx(0.8), 2.0)
     assert "factor 1 - α·d²L/dθ² = 0.8; below 0.5 each step keeps 0.8 of the distance" in regime.explanation
+
+
+def test_an_oscillating_run_stopped_by_its_cap_is_told_more_steps_help():
+    regime = predict_regime(THREE_STEP, [0.0], 0.9)
+    assert regime.name == OSCILLATING
+    advice = cap_advice(regime, 0.9)
+    assert advice.startswith("at lr = 0.9 each step overshoots but it converges, so more steps go further")
