@@ -82,3 +82,9 @@ def test_an_oscillating_run_stopped_by_its_cap_is_told_more_steps_help():
     assert regime.name == OSCILLATING
     advice = cap_advice(regime, 0.9)
     assert advice.startswith("at lr = 0.9 each step overshoots but it converges, so more steps go further")
+
+
+def test_a_one_step_run_stopped_by_its_cap_is_told_the_tolerance_may_be_too_tight():
+    regime = predict_regime(THREE_STEP, [0.0], 0.5)
+    assert regime.name == ONE_STEP
+    assert cap_advice(regime, 0.5) == "lr = 0.5 reaches the minimum in one step, so the tolerance may be too tight"
