@@ -354,3 +354,20 @@ def test_no_simple_target_when_the_loss_is_not_a_bowl_it_can_solve(source, value
     from engine.train import quadratic_minimum
 
     assert quadratic_minimum(parse(source), values) is None
+
+
+def test_a_trainer_restored_from_anothers_state_goes_on_exactly_as_the_first_would():
+    from engine.train import Trainer
+
+    program = preset("three-step").program()
+    first = Trainer(program, lr=0.3)
+    for _ in range(3):
+        first.step()
+    state = first.state()
+    second = Trainer(program, lr=0.3, param_values=[5.0])  # started elsewhere: restore wins
+    second.restore(state)
+    assert second.start_values == first.start_values == [0.0]
+    assert second.snapshot() == first.snapshot()  # rebuilt from the last record
+    went_on = [first.step() for _ in range(3)]
+    assert [second.step() for _ in range(3)] == went_on
+    assert second.state() == first.state()
