@@ -1,6 +1,7 @@
 """``atomic_write``: a file is written whole or not at all."""
 
 import os
+import stat
 
 import pytest
 
@@ -23,6 +24,12 @@ def test_replaces_a_file_and_keeps_its_mode(tmp_path):
     atomic_write(target, "new")
     assert target.read_text() == "new"
     assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_new_file_gets_a_plain_files_mode_not_the_temporary_files_private_one(tmp_path):
+    target = tmp_path / "new.svg"
+    atomic_write(target, "<svg/>")
+    assert target.stat().st_mode & 0o777 == 0o644
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
@@ -117,3 +124,50 @@ def test_a_file_larger_than_any_program_is_refused_unread(tmp_path):
     just = tmp_path / "just.py"
     just.write_bytes(b"#" * MAX_PROGRAM_BYTES)
     assert len(read_program_file(just)) == MAX_PROGRAM_BYTES
+
+
+def test_the_byte_limit_is_four_bytes_for_each_character_the_parser_allows(tmp_path):
+    from engine.language.parser import MAX_SOURCE_CHARS
+
+    longest = tmp_path / "longest.py"  # the parser's limit in characters, each of UTF-8's longest
+    longest.write_bytes("\U0001F600".encode("utf-8") * MAX_SOURCE_CHARS)
+    assert len(read_program_file(longest)) == MAX_SOURCE_CHARS
+    over = tmp_path / "over.py"
+    with open(over, "wb") as fh:
+        fh.truncate(4 * MAX_SOURCE_CHARS + 1)
+    with pytest.raises(ProgramFileError, match="bytes; a program may be at most 400,000 bytes"):
+        read_program_file(over)
+
+
+def test_a_file_that_grows_after_its_size_was_checked_is_still_refused(tmp_path, monkeypatch):
+    path = tmp_path / "growing.py"
+    real_fstat = os.fstat
+
+    def fstat_from_before_it_grew(fd):
+        fields = list(real_fstat(fd))
+        fields[6] = 10  # st_size: what the file held when it was checked
+        return os.stat_result(fields)
+
+    read_sizes = []
+    real_read = os.read
+
+    def counted_read(fd, n):
+        chunk = real_read(fd, n)
+        read_sizes.append(len(chunk))
+        return chunk
+
+    path.write_bytes(b"#" * (3 * MAX_PROGRAM_BYTES))
+    monkeypatch.setattr(os, "fstat", fstat_from_before_it_grew)
+    monkeypatch.setattr(os, "read", counted_read)
+    with pytest.raises(ProgramFileError, match=f"it is more than {MAX_PROGRAM_BYTES:,} bytes"):
+        read_program_file(path)
+    # one byte past the limit is enough to know, and nothing more is read
+    assert sum(read_sizes) == MAX_PROGRAM_BYTES + 1
+
+
+def test_a_socket_and_an_unknown_kind_of_file_are_named():
+    from engine.files import _kind
+
+    assert _kind(stat.S_IFSOCK) == "a socket"
+    assert _kind(stat.S_IFBLK) == "a device"
+    assert _kind(0) == "not a regular file"

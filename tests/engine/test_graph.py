@@ -89,3 +89,62 @@ def test_backward_steps_cost_nothing_until_iterated():
     assert a.grad == 0 and L.grad == 0
     next(gen)
     assert L.grad == 1
+
+
+# --- what mutation testing found unguarded (tools/mutate.py) ----------------------------------------
+
+def test_with_values_replaces_the_numbers_and_keeps_the_shape_and_names():
+    a = Value(2.0, label="a")
+    L = a * a
+    L.label = "L"
+    L.backward()
+    g = snapshot(L)
+    h = g.with_values([5.0, 25.0], [10.0, 1.0])
+    assert [(n.name, n.data, n.grad) for n in h.nodes] == [("a", 5.0, 10.0), ("L", 25.0, 1.0)]
+    assert h.root == g.root and h.edges == g.edges
+    assert [n.local_grads for n in h.nodes] == [n.local_grads for n in g.nodes]
+    k = g.with_values([5.0, 25.0], [10.0, 1.0], [(), (5.0, 5.0)])
+    assert k.nodes[1].local_grads == (5.0, 5.0)
+
+
+def test_snapshot_like_lends_names_only_to_a_graph_of_the_same_shape():
+    from engine.graph import INPUT, snapshot_like
+
+    ev = evaluate(parse("w = Value(1.0)\nx = 3.0\nL = sum([w * x, w])"))
+    ev.loss.backward()
+    first = ev.snapshot()
+    again = evaluate(parse("w = Value(1.0)\nx = 3.0\nL = sum([w * x, w])"), [2.0])
+    again.loss.backward()
+    lent = snapshot_like(again.loss, first, again.kinds)
+    assert lent == again.snapshot()
+    assert [n.kind for n in lent.nodes if n.name == "x"] == [INPUT]
+    assert [n.data for n in lent.nodes] != [n.data for n in first.nodes]
+    a = Value(2.0, label="a")
+    assert snapshot_like(a * a, snapshot(a + a)) is None  # same size, another operation
+    assert snapshot_like(a * a * a, snapshot(a * a)) is None  # another size
+    b = Value(2.0, label="b")
+    assert snapshot_like(b * b, snapshot(a * a)) is None  # another label
+
+
+def test_a_snapshots_nodes_are_frozen_and_carry_no_per_node_dict():
+    import dataclasses
+
+    node = snapshot(Value(2.0, label="a") * 3).nodes[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        node.data = 5.0
+    assert not hasattr(node, "__dict__")  # slots: a 100,000-node snapshot stays small
+
+
+def test_a_node_made_inside_the_losss_own_expression_gets_the_losss_origin():
+    ev = evaluate(parse("w = Value(1.0)\ny = 2.0\nL = w - y"))  # z - y makes -y, then adds it
+    origins = {n.name: n.origin for n in ev.snapshot().nodes}
+    assert origins == {"w": "", "y": "", "-1": "", "-y": "3:5", "L": "3:5"}
+
+
+def test_a_graph_snapshot_is_frozen_and_slotted():
+    import dataclasses
+
+    g = snapshot(Value(2.0, label="a") * 3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        g.root = 0
+    assert not hasattr(g, "__dict__")

@@ -571,3 +571,111 @@ def test_parse_is_quiet_about_python_syntax_warnings(recwarn):
 def test_a_non_text_program_is_refused():
     with pytest.raises(ProgramError):
         parse(b"L = 1\n")  # type: ignore[arg-type]
+
+
+# --- what mutation testing found unguarded (tools/mutate.py) ----------------------------------------
+
+def test_the_documented_bounds_on_program_size_and_range_length():
+    head = "L = Value(1.0)\n"
+    assert parse(head + "#" * (100_000 - len(head))).loss_name == "L"
+    with pytest.raises(ProgramError, match="is 100,001 characters long; the limit is 100,000"):
+        parse(head + "#" * (100_001 - len(head)))
+    assert evaluate(parse("L = Value(1.0) * len(range(100000))")).loss.data == 100_000
+    e = error("L = Value(1.0) * len(range(100001))")
+    assert "range(...) may give at most 100,000 numbers" in str(e)
+
+
+def test_each_kind_of_rejected_line_gets_its_own_sentence():
+    assert "`if` is not part of the language" in str(error("w = Value(1.0)\nif w:\n    L = w"))
+    assert "only numbers are supported" in str(error("L = ..."))
+    assert "`:=` is not part of the language" in str(error("L = (x := 3)"))
+    assert "`Starred` expressions are not part of the language" in str(error("L = *a"))
+
+
+def test_a_source_python_cannot_read_says_why():
+    with pytest.raises(ProgramError, match="null bytes"):
+        parse("L = 1\x00")
+
+
+def test_an_error_on_an_expression_over_several_lines_underlines_the_rest_of_its_first_line():
+    e = error("w = Value(1.0)\nL = (w <\n     w)")
+    assert (e.line, e.column, e.end_column) == (2, 6, len("L = (w <") + 1)
+
+
+def test_assignment_finds_the_statement_that_made_a_name():
+    from engine.language.parser import assignment
+
+    program = parse("a, b = Value(1.0), Value(2.0)\nws = [Value(1.0)]\nb = b * 2\nL = a*b + ws[0]")
+    assert assignment(program, "b").lineno == 1  # inside a tuple target
+    assert assignment(program, "b", 1).lineno == 3  # the second time b is assigned
+    assert assignment(program, "ws[0]").lineno == 2  # an element counts as its list
+    assert assignment(program, "L").lineno == 4
+    assert assignment(program, "b", 2) is None
+    assert assignment(program, "zz") is None
+
+
+def test_the_description_is_the_first_comment_even_after_blank_lines():
+    assert parse("\n\n   \n# Fit a line\nL = Value(1.0)").description == "Fit a line"
+    assert parse("L = Value(1.0)\n# too late\n").description == ""
+
+
+def test_a_long_name_is_cut_to_forty_characters_in_a_message():
+    from engine.language.parser import short
+
+    assert short("x" * 40) == "x" * 40
+    assert short("x" * 41) == "x" * 39 + "…"
+    e = error("L = " + "y" * 50)
+    assert f"`{'y' * 39}…` is not defined" in str(e)
+
+
+@pytest.mark.parametrize("source, where, message", [
+    ("__x = Value(1.0)\nL = __x", (1, 1), "names may not start with two underscores"),
+    ("w = Value(1.0)\nL = w % 2", (2, 5), "only + - * / and ** are supported"),
+    ("w = Value(1.0)\nL = ~w", (2, 5), "only the unary minus (and plus) is supported"),
+    ("w = Value(1.0)\nw += 1\nL = w", (2, 1), "`+=` and friends are not supported"),
+    ("w = Value(1.0)\nL = w*w\nL.backward()", (3, 1), "backward() is the trainer's job"),
+    ("print(1)\nL = Value(1.0)", (1, 1), "print is not needed"),
+    ('L = f"x"', (1, 5), "text strings are not part of the language"),
+    # folded constant by constant: the outer product overflows, though the inner one does not
+    ("L = Value(1.0) * ((1e200 * 1e100) * 1e100)", (1, 19), "*: the result is too large for a float"),
+])
+def test_a_rejected_construct_is_named_at_its_place(source, where, message):
+    e = error(source)
+    assert (e.line, e.column) == where
+    assert message in str(e)
+
+
+def test_a_program_and_its_parts_are_frozen():
+    import dataclasses
+
+    p = parse("# autodiff: result=\"w = {w}\"\nw = Value(1.0)\nL = w * 2")
+    for obj in (p, p.bindings[0], p.result_line):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            obj.name = "changed"
+
+
+def test_a_setting_without_a_name_and_a_long_bad_value_are_clear():
+    with pytest.raises(ProgramError, match="a setting needs a name before `=`") as info:
+        parse("# autodiff: =0.1\nL = Value(1.0)")
+    assert (info.value.line, info.value.column) == (1, 13)
+    with pytest.raises(ProgramError) as info:
+        parse("# autodiff: lr=" + "a" * 25 + "\nL = Value(1.0)")
+    assert str(info.value).endswith("must be a number, not " + "a" * 19 + "…")
+    with pytest.raises(ProgramError) as info:
+        parse("# autodiff: steps=" + "b" * 20 + "\nL = Value(1.0)")
+    assert str(info.value).endswith("must be a whole number, not " + "b" * 20)
+
+
+@pytest.mark.parametrize("source, where, message", [
+    ("() = 1\nL = Value(1.0)", (1, 1), "nothing to assign to"),
+    ("L = sum([Value(1.0) for i in range(3) if i])", (1, 42), "`if` inside a comprehension"),
+])
+def test_more_rejected_constructs_at_their_place(source, where, message):
+    e = error(source)
+    assert (e.line, e.column) == where and message in str(e)
+
+
+def test_constants_fold_with_their_sign_and_every_may_be_one():
+    # folded with its minus, 1e308 + -1e308 is 0, not an overflow
+    assert evaluate(parse("L = Value(1.0) * (1e308 + -1e308)")).loss.data == 0.0
+    assert parse("# autodiff: every=1\nL = Value(1.0)").settings == {"every": 1}

@@ -60,3 +60,31 @@ def test_a_very_big_program_is_not_predicted():
 
 def test_unknown_regimes_get_the_plain_advice():
     assert cap_advice(Regime(UNKNOWN, None, None, "?"), 0.1) == "more steps may go further"
+
+
+# --- what mutation testing found unguarded (tools/mutate.py) ----------------------------------------
+
+def test_a_loss_with_no_bowl_has_no_regime_and_the_cap_advice_stays_modest():
+    regime = predict_regime(parse("w = Value(1.0)\nL = w * 3"), [1.0], 0.1)
+    assert (regime.name, regime.factor, regime.curvature) == (UNKNOWN, None, 0.0)
+    assert "d²L/dθ² = 0 is not positive" in regime.explanation
+    assert cap_advice(regime, 0.1) == "more steps may go further"
+
+
+def test_the_explanation_names_the_factor_that_each_step_keeps():
+    regime = predict_regime(parse("w = Value(0.0)\nL = (w - 2)**2"), [0.0], 0.1)
+    assert (regime.name, regime.factor, regime.curvature) == (MONOTONE, pytest.approx(0.8), 2.0)
+    assert "factor 1 - α·d²L/dθ² = 0.8; below 0.5 each step keeps 0.8 of the distance" in regime.explanation
+
+
+def test_an_oscillating_run_stopped_by_its_cap_is_told_more_steps_help():
+    regime = predict_regime(THREE_STEP, [0.0], 0.9)
+    assert regime.name == OSCILLATING
+    advice = cap_advice(regime, 0.9)
+    assert advice.startswith("at lr = 0.9 each step overshoots but it converges, so more steps go further")
+
+
+def test_a_one_step_run_stopped_by_its_cap_is_told_the_tolerance_may_be_too_tight():
+    regime = predict_regime(THREE_STEP, [0.0], 0.5)
+    assert regime.name == ONE_STEP
+    assert cap_advice(regime, 0.5) == "lr = 0.5 reaches the minimum in one step, so the tolerance may be too tight"

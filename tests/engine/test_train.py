@@ -351,3 +351,49 @@ def test_a_run_without_records_still_reports_its_last_loss():
     result = t.run(1000)
     assert result.records == [] and result.status == CONVERGED
     assert result.loss == t.last_record.loss < 1e-10
+
+
+# --- quadratic_minimum, found unguarded by mutation testing (tools/mutate.py) ------------------------
+
+def test_the_minimum_of_a_quadratic_bowl_is_one_newton_step_away():
+    from engine.train import gradient, quadratic_minimum
+
+    assert quadratic_minimum(preset("three-step").program(), [0.0]) == pytest.approx([2.0])
+    regression = preset("regression").program()
+    target = quadratic_minimum(regression, [0.0, 0.0])
+    assert target is not None and len(target) == 2
+    assert gradient(regression, target)[1] == pytest.approx([0.0, 0.0], abs=1e-9)
+    four = parse("a = Value(1.0)\nb = Value(1.0)\nc = Value(1.0)\nd = Value(1.0)\n"
+                 "L = (a-1)*(a-1) + b*b + c*c + (d+2)*(d+2)")
+    assert quadratic_minimum(four, [0.0] * 4) == pytest.approx([1.0, 0.0, 0.0, -2.0], abs=1e-9)
+
+
+@pytest.mark.parametrize("source, values", [
+    ("w = Value(1.0)\nL = w**4", [1.0]),  # not a quadratic: the Hessian differs elsewhere
+    ("w = Value(1.0)\nL = -(w*w)", [1.0]),  # a maximum: the step would raise the loss
+    ("a = Value(1.0)\nb = Value(1.0)\nL = (a + b)**2", [1.0, 1.0]),  # a valley: singular
+    ("L = Value(1.0)*0 + 3", []),  # no parameters to solve for
+    ("a = Value(1.0)\nb = Value(1.0)\nc = Value(1.0)\nd = Value(1.0)\ne = Value(1.0)\n"
+     "L = a*a + b*b + c*c + d*d + e*e", [1.0] * 5),  # more parameters than it solves for
+])
+def test_no_simple_target_when_the_loss_is_not_a_bowl_it_can_solve(source, values):
+    from engine.train import quadratic_minimum
+
+    assert quadratic_minimum(parse(source), values) is None
+
+
+def test_a_trainer_restored_from_anothers_state_goes_on_exactly_as_the_first_would():
+    from engine.train import Trainer
+
+    program = preset("three-step").program()
+    first = Trainer(program, lr=0.3)
+    for _ in range(3):
+        first.step()
+    state = first.state()
+    second = Trainer(program, lr=0.3, param_values=[5.0])  # started elsewhere: restore wins
+    second.restore(state)
+    assert second.start_values == first.start_values == [0.0]
+    assert second.snapshot() == first.snapshot()  # rebuilt from the last record
+    went_on = [first.step() for _ in range(3)]
+    assert [second.step() for _ in range(3)] == went_on
+    assert second.state() == first.state()

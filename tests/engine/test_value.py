@@ -444,3 +444,20 @@ def test_backward_keeps_the_tutorials_loop_and_still_pauses_the_collector():
         if not original:
             gc.disable()
     assert seen == [True, False] and gc.isenabled() == original
+
+
+# --- what mutation testing found unguarded (tools/mutate.py) ----------------------------------------
+
+def test_the_edges_of_the_domain_at_zero_say_what_is_wrong():
+    with pytest.raises(DomainError, match="the slope of sqrt at 0 is infinite"):
+        Value(0.0).sqrt()
+    with pytest.raises(DomainError, match=r"the slope of 0 \*\* 0.5 is infinite"):
+        Value(0.0) ** 0.5
+    x = Value(0.0)
+    y = x ** 1.5  # zero to a fractional power above one is fine, and flat
+    y.backward()
+    assert (y.data, x.grad) == (0.0, 0.0)
+    x = Value(0.0)
+    y = x ** 1  # the slope of x¹ is 1, at zero too
+    y.backward()
+    assert (y.data, x.grad) == (0.0, 1.0)
