@@ -88,6 +88,7 @@ def open_run_close(qtbot, settings) -> int:
 def test_thirty_windows_each_closed_mid_run_leave_nothing_behind(qtbot, settings):
     QTimer()  # the timer class is loaded before the census, so the first count is like the rest
     gc.collect()
+    before = census()  # what earlier tests in this process left is not this test's to count
     start_mb = rss_mb()
     pids: list[int] = []
     rss: list[float] = []
@@ -98,8 +99,8 @@ def test_thirty_windows_each_closed_mid_run_leave_nothing_behind(qtbot, settings
         counts.append(census())
         rss.append(rss_mb())
         now = counts[-1]
-        assert now["running QThreads"] == 0, f"window {len(counts)}: {now}"
-        assert now["engine processes"] == 0, f"window {len(counts)}: {now}"
+        assert now["running QThreads"] <= before["running QThreads"], f"window {len(counts)}: {now}"
+        assert now["engine processes"] <= before["engine processes"], f"window {len(counts)}: {now}"
     assert len(set(pids)) == WINDOWS  # each window ran its own engine process, and it ended
     settled = counts[WARM_UP - 1]
     growth = {k: counts[-1][k] - settled[k] for k in settled}
