@@ -158,7 +158,6 @@ def test_a_multiplication_lights_the_parent_upstream_and_the_child_receiving(thr
 def test_a_moment_lights_its_last_step_and_the_whole_iteration_lights_the_last_multiplication(
         three_step):
     scene, m = three_step
-    forward = len(m.forward)
     scene.show_moment(m.at(2))  # two forward steps done: the second is lit
     step = m.forward[1]
     assert scene.highlighted()[("box", step.node)] == COMPUTING
