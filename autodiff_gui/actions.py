@@ -88,10 +88,10 @@ def build_actions(w: MainWindow) -> None:
                            "Plot the loss on a logarithmic axis")
     w.log_action.setCheckable(True)
     w.focus_canvas_action = _action(w, "Focus the &canvas", w.view.setFocus, "Esc")
-    w.keep_action = _action(w, "&Keep this run for comparison", w.keep_run, "Ctrl+K",
+    w.keep_action = _action(w, "&Keep this run for comparison", c.keep_run, "Ctrl+K",
                             "Keep the loss and parameter curves of this run as a labelled ghost, "
                             "to compare learning rates")
-    w.clear_ghosts_action = _action(w, "Clear &kept runs", w.clear_kept_runs, None,
+    w.clear_ghosts_action = _action(w, "Clear &kept runs", c.clear_kept_runs, None,
                                     "Remove every kept ghost curve")
 
     menu = w.menuBar()

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog
 
 from engine.files import ProgramFileError, atomic_write, describe_os_error, read_program_file
 from engine.formats import records_to_csv
 from engine import takehome
+from engine.explain import format_number
 from engine.language import ProgramError, parse
 from engine.presets import preset
 
@@ -270,6 +271,35 @@ class Commands(QObject):
         if dialog.exec() and dialog.folder_row.path():
             self.record_run(dialog.folder_row.path(), dialog.mode(), dialog.count.value(),
                             dialog.gif.isChecked())
+
+    # --- comparing runs, and the settings ----------------------------------------------------
+    def keep_run(self) -> None:
+        history = self.w.session.history
+        if not len(history):
+            self.w.statusBar().showMessage("Run first: there is nothing to keep yet", 3000)
+            return
+        lrs = {float(x) for x in history.arrays(copy=False).lr}
+        label = f"α = {format_number(next(iter(lrs)))}" if len(lrs) == 1 else "α varied"
+        self.w.curves.keep_ghost(label)
+        self.w.statusBar().showMessage(f"Kept the run with {label} as a ghost curve", 3000)
+
+    def clear_kept_runs(self) -> None:
+        self.w.curves.clear_ghosts()
+
+    def check_settings_can_be_saved(self) -> None:
+        """Write the settings read at start back (cleaned: a bad value is now its default), which
+        also finds out early whether they can be saved at all: a read-only home or settings
+        folder opens the app anyway, and the status bar says what will not be remembered."""
+        if not self.w.persist_settings:
+            return
+        self.w.settings.setValue("lr", self.w._saved_lr)
+        self.w.settings.setValue("speed", self.w._saved_speed)
+        self.w.settings.sync()
+        if self.w.settings.status() != QSettings.Status.NoError:
+            self.w.settings_error = (f"Cannot save settings to {self.w.settings.fileName()}: the "
+                                   f"learning rate, speed, window size and recent files will not "
+                                   f"be remembered")
+            self.w.statusBar().showMessage(self.w.settings_error)
 
     # --- recent files and the title ------------------------------------------------------------
     def last_dir(self) -> Path:

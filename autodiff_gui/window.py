@@ -14,7 +14,7 @@ import gc
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRect, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QRect, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QDockWidget, QFrame, QLabel, QMainWindow, QMessageBox, QSplitter,
@@ -44,6 +44,7 @@ from .panels.sweep import SweepPanel
 from .panels.tour import TourPanel
 from .plots.curves import CurvesPanel
 from .presenter import Presenter
+from .screen_fit import HELP_TEXT, fit_window, read_setting
 from .theme import follow_palette
 from .recording import ITERATIONS
 from .session import Session
@@ -51,8 +52,6 @@ from .timeline import Timeline
 from .worker import DEFAULT_CAP, DEFAULT_SPEED, SPEEDS, RunState
 
 APP_NAME = "Autodiff GUI"
-DEFAULT_SIZE = QSize(1560, 960)  # shrunk to fit smaller screens
-MAX_SIZE = QSize(2400, 1500)
 DEFAULT_LR = 0.1
 
 
@@ -93,7 +92,7 @@ class MainWindow(QMainWindow):
         self.editor.programInvalid.connect(self._on_program_invalid)
         self.editor.presetChosen.connect(self.commands.preset_chosen)
         self.commands.update_title()
-        QTimer.singleShot(0, self._check_settings_can_be_saved)
+        QTimer.singleShot(0, self.commands.check_settings_can_be_saved)
 
     # --- building -----------------------------------------------------------------------------------
     def _build_widgets(self, lr: float) -> None:
@@ -316,19 +315,6 @@ class MainWindow(QMainWindow):
     def _push_moment_to_panels(self) -> None:
         self.presenter.push_moment_to_panels()
 
-    def keep_run(self) -> None:
-        history = self.session.history
-        if not len(history):
-            self.statusBar().showMessage("Run first: there is nothing to keep yet", 3000)
-            return
-        lrs = {float(x) for x in history.arrays(copy=False).lr}
-        label = f"α = {format_number(next(iter(lrs)))}" if len(lrs) == 1 else "α varied"
-        self.curves.keep_ghost(label)
-        self.statusBar().showMessage(f"Kept the run with {label} as a ghost curve", 3000)
-
-    def clear_kept_runs(self) -> None:
-        self.curves.clear_ghosts()
-
     # --- files and exports (see commands.py) -------------------------------------------------
     @property
     def file_path(self) -> Path | None:
@@ -363,21 +349,6 @@ class MainWindow(QMainWindow):
             return
         self.fit_to_screen()
 
-    def _check_settings_can_be_saved(self) -> None:
-        """Write the settings read at start back (cleaned: a bad value is now its default), which
-        also finds out early whether they can be saved at all: a read-only home or settings
-        folder opens the app anyway, and the status bar says what will not be remembered."""
-        if not self.persist_settings:
-            return
-        self.settings.setValue("lr", self._saved_lr)
-        self.settings.setValue("speed", self._saved_speed)
-        self.settings.sync()
-        if self.settings.status() != QSettings.Status.NoError:
-            self.settings_error = (f"Cannot save settings to {self.settings.fileName()}: the "
-                                   f"learning rate, speed, window size and recent files will not "
-                                   f"be remembered")
-            self.statusBar().showMessage(self.settings_error)
-
     def _available(self) -> QRect:
         screen = self.screen() or QGuiApplication.primaryScreen()
         return screen.availableGeometry()
@@ -387,20 +358,13 @@ class MainWindow(QMainWindow):
         centred on it, with the editor and the Learn dock in proportion."""
         area = available if available is not None else self._available()
         frame = self.frameGeometry().size() - self.geometry().size()  # 0 until first shown
-        # the default size, grown on big screens (never past most of them) and shrunk on small ones
-        want = DEFAULT_SIZE.expandedTo(QSize(int(area.width() * 0.85), int(area.height() * 0.9)))
-        want = want.boundedTo(MAX_SIZE)
-        width = max(1, min(want.width(), area.width() - frame.width()))
-        height = max(1, min(want.height(), area.height() - frame.height()))
-        self.resize(width, height)
-        self.move(area.x() + (area.width() - width - frame.width()) // 2,
-                  area.y() + (area.height() - height - frame.height()) // 2)
-        self._dock_width = max(240, min(520, int(width * 0.28)))
-        self.resizeDocks([self.teach_dock], [self._dock_width], Qt.Orientation.Horizontal)
-        editor = max(200, min(360, int(width * 0.22)))
-        self.splitter.setSizes([editor, max(1, width - editor - self._dock_width)])
-        plots = max(180, int(height * 0.32))  # the canvas keeps most of a short screen
-        self.right.setSizes([max(1, height - plots), plots])
+        fit = fit_window(area, frame)
+        self.resize(fit.window.size())
+        self.move(fit.window.topLeft())
+        self._dock_width = fit.dock
+        self.resizeDocks([self.teach_dock], [fit.dock], Qt.Orientation.Horizontal)
+        self.splitter.setSizes([fit.editor, fit.centre])
+        self.right.setSizes([fit.canvas, fit.plots])
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -437,28 +401,3 @@ class MainWindow(QMainWindow):
         self.sweep.shutdown()
         self.presenter.layout.shutdown()
         self.session.stop()
-
-
-def read_setting(settings: QSettings, key: str, default, kind, valid):
-    """The saved ``key`` as ``kind`` if it converts and is ``valid``, else ``default``: a settings
-    file edited by hand, corrupt or from another version must never stop the app from opening."""
-    raw = settings.value(key, default)
-    try:
-        value = kind(raw)
-    except (TypeError, ValueError, OverflowError):
-        return default
-    return value if valid(value) else default
-
-
-HELP_TEXT = (
-    "Autodiff GUI shows backpropagation as the tutorial teaches it.\n\n"
-    "• The editor on the left holds the loss program, e.g. z = w*x; e = z - y; L = e**2. "
-    "Value(0.0) is a parameter that gradient descent trains; x = 1 is an input.\n\n"
-    "• The canvas draws the computational graph: boxes hold a value and its gradient, circles "
-    "are operations, and each input edge is labelled with its local gradient.\n\n"
-    "• Space (or F5) runs and pauses. → (or F10) takes one step: one forward operation or one "
-    "chain-rule multiplication  child.grad += local_grad * v.grad. Shift+F10 does one whole "
-    "iteration, Ctrl+R resets, Ctrl+0 fits the graph.\n\n"
-    "• The learning rate α may be changed while it runs: below 0.5 the tutorial's loss converges "
-    "smoothly to w = 2, between 0.5 and 1 it oscillates, above 1 it diverges."
-)

@@ -91,14 +91,14 @@ def test_time_travel_restores_iteration_three(window, qtbot):
 
 def test_ghost_runs_kept_and_cleared(window, qtbot):
     run_to_end(qtbot, window)
-    window.keep_run()
+    window.commands.keep_run()
     window.lr_control.set_lr(0.6)
     with qtbot.waitSignal(window.graphShown, timeout=5000):
         window.reset()
     run_to_end(qtbot, window)
-    window.keep_run()
+    window.commands.keep_run()
     assert window.curves.ghost_labels() == ["α = 0.1", "α = 0.6"]
-    window.clear_kept_runs()
+    window.commands.clear_kept_runs()
     assert window.curves.ghost_labels() == []
 
 
