@@ -451,18 +451,18 @@ def _export_image(program: Program, out: Path, steps: int, lr: float, args: argp
         raise UserError(f"--width must be a positive number of pixels, not {args.width}")
     from PySide6.QtWidgets import QApplication
 
-    from .export import ExportError, ImageOptions, export_scene, headless_scene
+    from .export import ExportError, ImageOptions, headless_scene, write_snapshot
 
     app = QApplication.instance() or QApplication(["autodiff"])  # noqa: F841 (must stay alive)
     try:
         scene = headless_scene(program, steps, lr, args.backward_step)
-        export_scene(scene, out, ImageOptions(scale=args.scale or 1.0, width=args.width,
-                                              transparent=args.transparent))
+        note = write_snapshot(scene, out, ImageOptions(scale=args.scale or 1.0, width=args.width,
+                                                       transparent=args.transparent))
     except ExportError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(describe_os_error(out, exc)) from None
-    print(f"wrote {out}")
+    print(f"wrote {out}" + (f" ({note})" if note else ""))
     return EXIT_OK
 
 

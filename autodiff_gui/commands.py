@@ -138,8 +138,11 @@ class Commands(QObject):
     def export_snapshot(self, path: str | Path, options: ImageOptions = ImageOptions()) -> bool:
         """Write the canvas as it is now. The scene only changes in this (the GUI) thread, so the
         picture is always of one moment, even while the engine thread runs."""
-        done = self._save("Cannot export the snapshot", Path(path),
-                          lambda p: write_snapshot(self.w.scene, p, options))
+        def write(p: Path) -> str:
+            note = write_snapshot(self.w.scene, p, options)
+            return f"Exported {p}" + (f": {note}" if note else "")
+
+        done = self._save("Cannot export the snapshot", Path(path), write)
         if done:  # the next export starts in this folder, in this format
             self.w.settings.setValue("export/last_snapshot", str(Path(path).resolve()))
         return done

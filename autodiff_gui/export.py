@@ -159,16 +159,16 @@ def export_scene(scene: QGraphicsScene, path: str | Path, options: ImageOptions 
 def write_snapshot(scene: QGraphicsScene, path: str | Path, options: ImageOptions = ImageOptions()) -> str:
     """The one export dispatcher of the canvas: the suffix of ``path`` picks a text form of the
     graph shown (``.mmd``, ``.dot``, ``.json``) or an image of the scene (``.png``, ``.svg``,
-    ``.pdf``). Raises OSError or ExportError; returns a status sentence."""
+    ``.pdf``), for the window, its dialog and ``autodiff export`` alike. Raises OSError or
+    ExportError; returns a sentence when the file differs from what was asked, else ""."""
     suffix = Path(path).suffix.lower()
     if suffix in TEXT_FORMATS:
         graph = scene.displayed_graph()
         if graph is None:
             raise ExportError("there is no graph to export yet")
         atomic_write(path, TEXT_FORMATS[suffix](graph))
-    else:
-        export_scene(scene, path, options)
-    return f"Exported {path}"
+        return ""
+    return export_scene(scene, path, options)
 
 
 def _render(scene: QGraphicsScene, painter: QPainter, target: QRectF, source: QRectF,
