@@ -36,6 +36,7 @@ BACKGROUND_LAYOUT_NODES = 400
 PLOT_FRAME_MS = 200  # the loss and parameter plots during a fast run
 PANEL_FRAME_MS = 250  # the Learn panels and the landscape during a fast run
 
+CARD_HINT = "Space runs gradient descent · → takes one step"
 LOADED_HINT = ("Press Space to run gradient descent, or → to step through it one forward "
                "operation or chain-rule multiplication at a time")
 
@@ -111,7 +112,9 @@ class Presenter(QObject):
             w.curves.reset(self.session.history.param_names, self.session.targets())
             has_params = any(n.kind == "param" for n in shown.graph.nodes)
             hint = LOADED_HINT if has_params else "This program has no Value(...) parameter to train"
-            scene.set_banner("Forward pass done: every value is known; gradients are not yet", hint)
+            # the card on the canvas is one line: the short form, the whole hint in the banner
+            card = CARD_HINT if has_params else hint
+            scene.set_banner("Forward pass done: every value is known; gradients are not yet", card)
             self._banner(hint)
             w.status_label.setText("")
             w.tour.start_over()  # a reset starts the Tour again too

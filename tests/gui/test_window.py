@@ -237,3 +237,10 @@ def test_the_weight_update_shows_the_new_value_on_the_canvas(qtbot, window):
     w = window.graph.node_named("w")
     assert window.scene.box_texts(w.id)[1] == "value 0 → 0.4"
     assert "0.4" in window.scene.banner.text
+
+
+def test_the_cards_instruction_is_whole_on_the_canvas(window):
+    from autodiff_gui.canvas.items import _elide, _font
+    banner = window.scene.banner
+    assert "Space" in banner.text
+    assert _elide(banner.text, _font(12, True, True), banner.width - 24) == banner.text  # no "…"
