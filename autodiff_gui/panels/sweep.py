@@ -486,9 +486,12 @@ class SweepPanel(QWidget):
             ys = [p.iterations if status == CONVERGED else cap for p in chosen]
             item.setData([p.lr for p in chosen], ys, data=[p.lr for p in chosen])
         for status, item in self._loss_items.items():
-            chosen = [p for p in self._points if p.status == status]
-            ys = [scale.position(p.final_loss) for p in chosen]
-            item.setData([p.lr for p in chosen], ys, data=[p.lr for p in chosen])
+            # a run that ended in inf or nan has no place on the loss axis (its mark on the
+            # iterations plot says how it ended)
+            placed = [(p, scale.position(p.final_loss)) for p in self._points if p.status == status]
+            placed = [(p, y) for p, y in placed if math.isfinite(y)]
+            item.setData([p.lr for p, _ in placed], [y for _, y in placed],
+                         data=[p.lr for p, _ in placed])
 
     def _draw_regimes(self) -> None:
         for plot, item in self._regime_items:

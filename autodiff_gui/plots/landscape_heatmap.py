@@ -100,7 +100,7 @@ class HeatmapDrawer(Drawer):
         self.place_labels()
 
     def _draw_minimum(self, frame: Frame) -> None:
-        if frame.minimum is None:
+        if frame.minimum is None or not all(math.isfinite(v) for v in frame.minimum):
             self.minimum_dot.setData([], [])
             self.set_label("minimum", None)
             return
