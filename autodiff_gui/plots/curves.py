@@ -519,6 +519,10 @@ class CurvesPanel(QWidget):
         self._ghosts.remove(ghost)
 
     def _on_log_toggled(self, on: bool) -> None:
+        # Empty the loss items first: pyqtgraph re-maps their old points onto the new axis, and a
+        # lone marker at a loss of 0 would become an all-NaN scatter (a warning on every repaint).
+        for item in (self._loss_curve, *(ghost.loss_item for ghost in self._ghosts)):
+            item.setData([], [])
         self._loss_plot.setLogMode(x=False, y=on)
         self._redraw()  # the set of drawable points depends on the scale
         for ghost in self._ghosts:

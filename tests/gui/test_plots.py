@@ -324,6 +324,24 @@ def test_log_scale_toggles_and_ignores_non_positive_losses(panel: CurvesPanel, q
     assert toggles == [True, False]
 
 
+def test_a_lone_loss_of_zero_survives_the_log_scale(panel: CurvesPanel, qtbot) -> None:
+    # One iteration draws as a marker; at a loss of exactly 0 the log axis has no place for it.
+    # pyqtgraph used to re-map the old marker onto the log axis before the panel redrew, leaving
+    # an all-NaN scatter that warned on every repaint (found by the monkey).
+    panel.append(series([0.0]))
+    ghost = panel.loss_plot().listDataItems()
+    panel.set_log_scale(True)
+    for item in ghost:
+        scatter = item.scatter
+        ys = scatter.data["y"]
+        assert not (len(ys) and np.isnan(ys).all()), "an all-NaN marker is left on the log axis"
+    panel.loss_plot().vb.childrenBounds()  # the bounds pyqtgraph asks for at the next repaint
+    settle(qtbot)
+    assert view_ranges_finite(panel)
+    panel.set_log_scale(False)
+    assert panel.loss_data()[1].tolist() == [0.0]
+
+
 def test_a_diverging_run_keeps_the_plots_usable(panel: CurvesPanel, qtbot) -> None:
     values = [4.0, 40.0, 4e6, 1e10, 1e300, math.inf, math.nan, -math.inf, 1e308]
     panel.append(series(values))
