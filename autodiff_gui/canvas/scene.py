@@ -322,9 +322,11 @@ class GraphScene(QGraphicsScene):
         box = self.boxes[node_id]
         box.set_texts(node.name, f"value {value}", f"grad  {grad}")
         texts = self._texts.get(node_id)
-        if texts is None or texts[0] is not g and _shape_of_node(texts[0], node_id) != \
-                _shape_of_node(g, node_id):
-            texts = self._texts[node_id] = (g, *_node_texts(g, node_id, node_id in self.ops))
+        # the names in a node's tooltips are part of the scene's shape (a new shape rebuilds the
+        # items, and these texts with them); where the program made the node may change alone
+        if texts is None or texts[0] != (node.origin, node.label):
+            texts = self._texts[node_id] = ((node.origin, node.label),
+                                            *_node_texts(g, node_id, node_id in self.ops))
         _, tip, op_tip, edge_tips = texts
         box.setToolTip(tip.format(value=value, grad=grad))
         if op_tip is not None:
@@ -337,13 +339,6 @@ class GraphScene(QGraphicsScene):
                     continue
                 edge.set_label(format_number(local, 4) if known else "")
                 edge.setToolTip(edge_tips[i].format(local=format_number(local) if known else "?"))
-
-
-def _shape_of_node(graph: GraphSnapshot, node_id: int) -> tuple:
-    """What a node's tooltips are written from, besides its numbers: its names and its inputs'."""
-    node = graph.nodes[node_id]
-    return (node.name, node.kind, node.op, node.children, node.origin, node.label,
-            graph.nodes[graph.root].name, tuple(graph.nodes[c].name for c in node.children))
 
 
 def _node_texts(g: GraphSnapshot, node_id: int, has_op: bool) -> tuple[str, str | None, list[str]]:
