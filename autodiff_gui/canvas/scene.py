@@ -44,6 +44,7 @@ class GraphScene(QGraphicsScene):
         self.ops: dict[int, OpCircle] = {}
         self.edges: dict[tuple[int, int, int], Edge] = {}  # (child, parent, input index) -> edge
         self.results: dict[int, Edge] = {}  # op id -> edge from its circle to its result box
+        self._texts: dict[int, tuple] = {}  # node id -> its tooltips (see _node_texts)
         self.banner = Banner(self.theme)
         self.addItem(self.banner)
         self._shape: tuple | None = None
@@ -79,6 +80,7 @@ class GraphScene(QGraphicsScene):
                      *self.results.values()]:
             self.removeItem(item)
         self.boxes, self.ops, self.edges, self.results, self._roles = {}, {}, {}, {}, {}
+        self._texts = {}
         if layout is None:
             layout = layered_layout(graph, **LAYOUT_OPTIONS)
         for n in graph.nodes:
@@ -319,32 +321,59 @@ class GraphScene(QGraphicsScene):
         grad = format_number(self._grads[node_id]) if self._grad_known[node_id] else "?"
         box = self.boxes[node_id]
         box.set_texts(node.name, f"value {value}", f"grad  {grad}")
-        gname = g.grad_name(node_id)
-        box.setToolTip(
-            f"<b>{escape_html(node.name)}</b> — {_KIND_WORDS.get(node.kind, node.kind)}<br>"
-            f"value: {value} (computed in the forward pass)<br>"
-            f"gradient {escape_html(gname)}: {grad} (the backward pass: how much "
-            f"{escape_html(g.nodes[g.root].name)} changes per unit change of {escape_html(node.name)})")
-        if node.kind == OP and node_id in self.ops:
-            where = origin_text(node)
-            made = f"<br>made by {where} of the program" if where else ""
-            if where and is_auto_name(node):
-                box.setToolTip(box.toolTip() + f"<br>{escape_html(node.name)} is an automatic "
-                               f"name: nothing in the program names it; it was made by {where}")
-            self.ops[node_id].setToolTip(
-                f"operation {op_symbol(node.op)}: computes {escape_html(node.name)} from "
-                f"{', '.join(escape_html(g.nodes[c].name) for c in node.children)}{made}")
+        texts = self._texts.get(node_id)
+        # the names in a node's tooltips are part of the scene's shape (a new shape rebuilds the
+        # items, and these texts with them); where the program made the node may change alone
+        if texts is None or texts[0] != (node.origin, node.label):
+            texts = self._texts[node_id] = ((node.origin, node.label),
+                                            *_node_texts(g, node_id, node_id in self.ops))
+        _, tip, op_tip, edge_tips = texts
+        box.setToolTip(tip.format(value=value, grad=grad))
+        if op_tip is not None:
+            op_item = self.ops[node_id]
+            if op_item.toolTip() != op_tip:
+                op_item.setToolTip(op_tip)
             for i, (c, local) in enumerate(zip(node.children, node.local_grads)):
                 edge = self.edges.get((c, node_id, i))
                 if edge is None:
                     continue
-                lname = g.local_grad_name(node_id, c)
                 edge.set_label(format_number(local, 4) if known else "")
-                edge.setToolTip(
-                    f"local gradient {escape_html(lname)} = {format_number(local) if known else '?'}<br>"
-                    f"how much {escape_html(node.name)} changes per unit change of {escape_html(g.nodes[c].name)};"
-                    f" computed in the forward pass, multiplied by {escape_html(g.grad_name(node_id))} "
-                    f"in the backward pass")
+                edge.setToolTip(edge_tips[i].format(local=format_number(local) if known else "?"))
+
+
+def _node_texts(g: GraphSnapshot, node_id: int, has_op: bool) -> tuple[str, str | None, list[str]]:
+    """The tooltips of a node's box, its operation and its input edges, with ``{value}``,
+    ``{grad}`` and ``{local}`` left for the numbers: the names in them are the same at every
+    moment of the graph, and writing them (escaped, with their derivative names) cost more than
+    the rest of a time-travel step."""
+    node = g.nodes[node_id]
+
+    def esc(text: str) -> str:
+        return escape_html(text).replace("{", "{{").replace("}", "}}")
+
+    gname = g.grad_name(node_id)
+    tip = (f"<b>{esc(node.name)}</b> — {esc(_KIND_WORDS.get(node.kind, node.kind))}<br>"
+           f"value: {{value}} (computed in the forward pass)<br>"
+           f"gradient {esc(gname)}: {{grad}} (the backward pass: how much "
+           f"{esc(g.nodes[g.root].name)} changes per unit change of {esc(node.name)})")
+    if node.kind != OP or not has_op:
+        return tip, None, []
+    where = origin_text(node)
+    made = f"<br>made by {where} of the program" if where else ""
+    if where and is_auto_name(node):
+        tip += (f"<br>{esc(node.name)} is an automatic name: nothing in the program names it; "
+                f"it was made by {esc(where)}")
+    op_tip = (f"operation {op_symbol(node.op)}: computes {escape_html(node.name)} from "
+              f"{', '.join(escape_html(g.nodes[c].name) for c in node.children)}{made}")
+    edge_tips = []
+    for c in node.children:
+        lname = g.local_grad_name(node_id, c)
+        edge_tips.append(
+            f"local gradient {esc(lname)} = {{local}}<br>"
+            f"how much {esc(node.name)} changes per unit change of {esc(g.nodes[c].name)};"
+            f" computed in the forward pass, multiplied by {esc(gname)} "
+            f"in the backward pass")
+    return tip, op_tip, edge_tips
 
 
 def _shape(graph: GraphSnapshot) -> tuple:
