@@ -57,7 +57,8 @@ class Presenter(QObject):
         self.layout = LayoutWorker(self, **LAYOUT_OPTIONS)
         self.layout.laidOut.connect(self._on_laid_out)
         self.layout.failed.connect(self._on_layout_failed)
-        self._laying_out: dict[int, GraphSnapshot] = {}  # token → the graph being laid out
+        self._laying_out: dict[int, tuple] = {}  # token → (the graph, its view) being laid out
+        window.scene.background_layout = self._lay_out_regrouped
 
     def run_starting(self) -> None:
         """Stagger the slower beats, so a run's first frames do not all come at once."""
@@ -71,24 +72,44 @@ class Presenter(QObject):
         graph = shown.graph or (shown.moment.before if shown.moment is not None else None) \
             or self.session.graph
         scene = self.w.scene
-        if graph is None or scene.has_shape_of(graph) or len(graph.nodes) <= BACKGROUND_LAYOUT_NODES:
-            if graph is not None and self._laying_out:
+        if graph is None:
+            return True
+        if scene.has_shape_of(graph):
+            if any(not _same_shape(g, graph) for g, _ in self._laying_out.values()):
+                self.layout.cancel()  # back to the graph shown: the other layout is not wanted
+                self._laying_out.clear()
+            return True
+        view = scene.view_for(graph)  # a grouped network draws its boxes, not its nodes
+        if len(view.graph.nodes) <= BACKGROUND_LAYOUT_NODES:
+            if self._laying_out:
                 self.layout.cancel()  # a newer, small program: the big layout is not wanted
                 self._laying_out.clear()
             return True
-        if not any(_same_shape(g, graph) for g in self._laying_out.values()):
-            self.layout.cancel()
-            self._laying_out = {self.layout.request(graph): graph}
-            self.w.statusBar().showMessage(f"Laying out the graph of {len(graph.nodes):,} nodes… "
-                                           f"(the window keeps answering)")
+        if not any(_same_shape(g, graph) and v.opened == view.opened
+                   for g, v in self._laying_out.values()):
+            self._request_layout(graph, view)
         return False
 
+    def _request_layout(self, graph: GraphSnapshot, view) -> None:
+        self.layout.cancel()
+        self._laying_out = {self.layout.request(view.graph): (graph, view)}
+        self.w.statusBar().showMessage(f"Laying out the graph of {len(view.graph.nodes):,} "
+                                       f"items… (the window keeps answering)")
+
+    def _lay_out_regrouped(self, graph: GraphSnapshot, view) -> None:
+        """A group opened or closed on a big graph: its new layout comes from the layout thread."""
+        self._request_layout(graph, view)
+
     def _on_laid_out(self, token: int, layout) -> None:
-        graph = self._laying_out.pop(token, None)
+        graph, view = self._laying_out.pop(token, (None, None))
         if graph is None:
             return
-        self.w.scene.set_layout(graph, layout)
-        self.w.statusBar().showMessage(f"Laid out {len(graph.nodes):,} nodes", 3000)
+        scene = self.w.scene
+        regroup = scene.has_shape_of(graph)
+        scene.set_layout(graph, layout, view)
+        self.w.statusBar().showMessage(f"Laid out {len(view.graph.nodes):,} items", 3000)
+        if regroup:
+            return  # the same moment, other groups open: the scene kept what it showed
         shown = self.session.shown
         if shown is not None:  # draw whatever moment the window is at by now, whole
             self.show(replace(shown, redraw=True, records=()))
