@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QPainterPath, QPalette, QPolygonF
 from PySide6.QtWidgets import QGraphicsScene
 
 from engine.explain import (chain_formula, escape_html, format_number, forward_formula,
@@ -32,7 +32,7 @@ from engine.groups import VisibleGraph, all_open, default_open, key_group, nesti
 from engine.records import ChainRuleStep, ForwardStep
 
 from .items import (COMPUTING, NONE, RECEIVING, SELECTED, UPSTREAM, Banner, Edge, GroupBox,
-                    OpCircle, Theme, ValueBox)
+                    OpCircle, Overview, Theme, ValueBox)
 from .layout import layered_layout
 
 BOX_SIZE = (156.0, 58.0)
@@ -42,6 +42,9 @@ LAYOUT_OPTIONS = {"box_size": BOX_SIZE, "op_size": OP_SIZE, "h_gap": H_GAP}  # t
 BANNER_GAP = 74.0
 #: Above this many items a regrouped graph is laid out by ``background_layout`` if one is set.
 BACKGROUND_ITEMS = 400
+#: A graph of more items than this is drawn as an :class:`~.items.Overview` when zoomed out
+#: past reading (the view says when: :meth:`GraphScene.set_overview`).
+OVERVIEW_ITEMS = 2000
 #: When one item shows several lit parts (a collapsed group), the strongest role wins.
 _ROLE_RANK = {SELECTED: 1, COMPUTING: 2, UPSTREAM: 3, RECEIVING: 4}
 
@@ -79,6 +82,9 @@ class GraphScene(QGraphicsScene):
         self.results: dict[int, Edge] = {}  # op id -> edge from its circle to its result box
         self.banner = Banner(self.theme)
         self.addItem(self.banner)
+        self.overview = Overview(self.theme)
+        self.overview.setVisible(False)
+        self.addItem(self.overview)
         self._shape: tuple | None = None
         self._value_known: list[bool] = []
         self._grad_known: list[bool] = []
@@ -93,6 +99,7 @@ class GraphScene(QGraphicsScene):
         self.removeItem(self.banner)
         self.banner = Banner(self.theme)
         self.addItem(self.banner)
+        self.overview.theme = self.theme
         if graph is not None:
             known = (list(self._value_known), list(self._grad_known), list(self._grads))
             self._build(graph, view=self.view)
@@ -208,11 +215,75 @@ class GraphScene(QGraphicsScene):
                 rect = rect.united(item.rect())
         return rect if not rect.isEmpty() else None
 
+    # --- the overview -----------------------------------------------------------------------------
+    def big(self) -> bool:
+        """Whether the graph drawn has enough items for the overview to pay."""
+        return len(self.boxes) + len(self.ops) + len(self.edges) + len(self.results) > OVERVIEW_ITEMS
+
+    def set_overview(self, on: bool) -> None:
+        """Draw the graph as one overview item (a view zoomed out past reading) or item by item."""
+        on = bool(on) and self.big()
+        if on != self.overview.isVisible():
+            # each item hidden on its own: one parent of them all would make the scene walk
+            # every child (a Python call each) on every frame, even those out of sight
+            for store in (self.edges, self.results, self.ops, self.boxes):
+                for item in store.values():
+                    item.setVisible(not on)
+            self.overview.setVisible(on)
+            if on:
+                self._light_overview()
+
+    def overview_shown(self) -> bool:
+        return self.overview.isVisible()
+
+    def _fill_overview(self) -> None:
+        if not self.big():
+            self.overview.set_contents(QPainterPath(), {})
+            self.set_overview(False)
+            return
+        path = QPainterPath()
+        for edge in (*self.edges.values(), *self.results.values()):
+            path.addPolygon(QPolygonF(edge.points))
+        rects: dict[str, list[QRectF]] = {}
+        t = self.theme
+        for key, box in self.boxes.items():
+            colour = t.op if key < 0 else t.kind_color(box.kind)
+            rects.setdefault(colour.name(), []).append(box.rect())
+        for circle in self.ops.values():
+            rects.setdefault(t.op.name(), []).append(circle.rect())
+        self.overview.set_contents(path, rects)
+
+    def _light_overview(self) -> None:
+        lit = []
+        for (kind, key), role in self._lit.items():
+            item = self._item((kind, key))
+            if isinstance(item, Edge):
+                path = QPainterPath()
+                path.addPolygon(QPolygonF(item.points))
+                lit.append((role, path))
+            elif item is not None:
+                lit.append((role, item.rect()))
+        self.overview.set_lit(lit)
+
     # --- building -------------------------------------------------------------------------------
     def _build(self, graph: GraphSnapshot, layout=None, view: VisibleGraph | None = None) -> None:
-        for item in [*self.boxes.values(), *self.ops.values(), *self.edges.values(),
-                     *self.results.values()]:
-            self.removeItem(item)
+        overview = self.overview.isVisible()
+        old = [*self.boxes.values(), *self.ops.values(), *self.edges.values(), *self.results.values()]
+        if len(old) > OVERVIEW_ITEMS:
+            # taking 19,000 items out of the scene's index one by one takes seconds; clearing
+            # the scene takes milliseconds (the banner and the overview are made again)
+            title, text, width = self.banner.title, self.banner.text, self.banner.width
+            self.clear()
+            self.banner = Banner(self.theme)
+            self.banner.set_width(width)
+            self.banner.set_text(title, text)
+            self.addItem(self.banner)
+            self.overview = Overview(self.theme)
+            self.addItem(self.overview)
+        else:
+            for item in old:
+                self.removeItem(item)
+        self.overview.setVisible(False)
         # (the lit parts, self._roles, stay: a regrouped graph shows the same moment)
         self.boxes, self.ops, self.edges, self.results = {}, {}, {}, {}
         self.group_boxes, self._lit = {}, {}
@@ -257,6 +328,9 @@ class GraphScene(QGraphicsScene):
                 edge = Edge(points, self.theme, label_at=0.25 if n.children.count(c) > 1 else 0.5)
                 self.addItem(edge)
                 self.edges[(keys[c], key, i)] = edge
+        self._fill_overview()
+        if overview:  # still zoomed out: the new items hide behind the overview at once
+            self.set_overview(True)
         self.view = view
         self._box_inputs = {keys[n.id]: [keys[c] for c in n.children]
                             for n in shown.nodes if keys[n.id] < 0}
@@ -515,6 +589,8 @@ class GraphScene(QGraphicsScene):
                     item.set_role(role)
         moved = lit != self._lit
         self._lit = {k: r for k, r in lit.items() if self._item(k) is not None}
+        if moved and self.overview.isVisible():
+            self._light_overview()
         if moved and self._lit:
             where = QRectF()
             for (kind, key), role in self._lit.items():

@@ -228,3 +228,29 @@ def test_zoomed_out_items_drop_their_text(qapp, kind):
     near, far = threshold * 2.5, threshold * 0.8
     assert paint(make("hidden[2][4] 0.125"), near) != paint(make(""), near)  # text drawn
     assert paint(make("hidden[2][4] 0.125"), far) == paint(make(""), far)  # none: unreadable
+
+
+def test_zoomed_out_a_big_graph_is_one_overview_and_exports_stay_whole(qtbot, monkeypatch, network):
+    from autodiff_gui.canvas import scene as scene_module
+    monkeypatch.setattr(scene_module, "OVERVIEW_ITEMS", 100)
+    scene, view = shown(qtbot, network)
+    scene.expand_all()
+    assert scene.big()
+    view.resetTransform()
+    view.zoom(0.1)  # past the boxes' shapes
+    assert scene.overview_shown()
+    assert not any(item.isVisible() for item in scene.boxes.values())
+    assert not any(item.isVisible() for item in scene.edges.values())
+    assert len(scene.overview.rects) >= 2 and not scene.overview.edges.isEmpty()
+    # a step lit meanwhile shows on the overview
+    step = network.chain[5]
+    scene.show_chain_rule_step(step, "", None)
+    assert RECEIVING in {role for role, _ in scene.overview.lit}
+    view.viewport().repaint()  # painted by the view itself, without an error
+    # a file gets every item, with its text, whatever the canvas's zoom
+    svg = svg_bytes(scene).decode()
+    assert "w1[4][0]·1<" in svg
+    assert scene.overview_shown()
+    view.zoom(20)
+    assert not scene.overview_shown()
+    assert all(item.isVisible() for item in scene.boxes.values())
