@@ -173,6 +173,7 @@ def write_snapshot(scene: QGraphicsScene, path: str | Path, options: ImageOption
 
 def _render(scene: QGraphicsScene, painter: QPainter, target: QRectF, source: QRectF,
             transparent: bool) -> None:
+    getattr(scene, "settle", lambda: None)()  # a canvas moving to a new layout: its end
     brush = scene.backgroundBrush()
     if transparent:
         scene.setBackgroundBrush(Qt.BrushStyle.NoBrush)
@@ -209,6 +210,7 @@ def _direct_svg(scene: QGraphicsScene, title: str) -> bytes | None:
     from .canvas.items import (RECEIVING, Banner, Edge, GroupBox, OpCircle, Overview, ValueBox, _blend,
                                _elide, _font)
 
+    getattr(scene, "settle", lambda: None)()
     items = [item for item in scene.items() if not isinstance(item, Overview)]
     if not all(isinstance(item, (ValueBox, OpCircle, Edge, Banner)) for item in items):
         return None

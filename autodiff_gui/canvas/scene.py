@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtCore import QEasingCurve, QPointF, QRectF, QVariantAnimation, Signal
 from PySide6.QtGui import QPainterPath, QPalette, QPolygonF
 from PySide6.QtWidgets import QGraphicsScene
 
@@ -45,6 +45,9 @@ BACKGROUND_ITEMS = 400
 #: A graph of more items than this is drawn as an :class:`~.items.Overview` when zoomed out
 #: past reading (the view says when: :meth:`GraphScene.set_overview`).
 OVERVIEW_ITEMS = 2000
+#: A regrouped graph of at most this many items moves to its new layout in MOTION_MS.
+ANIMATE_ITEMS = 1500
+MOTION_MS = 260
 #: When one item shows several lit parts (a collapsed group), the strongest role wins.
 _ROLE_RANK = {SELECTED: 1, COMPUTING: 2, UPSTREAM: 3, RECEIVING: 4}
 
@@ -58,6 +61,8 @@ class GraphScene(QGraphicsScene):
     regrouped = Signal()
     #: the highlight moved: where the step's receiving (or computing) boxes are now
     highlightMoved = Signal(QRectF)
+    #: the items of a regrouped graph have reached their new places
+    settled = Signal()
 
     def __init__(self, palette: QPalette | None = None, parent=None, grouping: bool = True) -> None:
         super().__init__(parent)
@@ -72,6 +77,11 @@ class GraphScene(QGraphicsScene):
         self.regroup_focus: QRectF | None = None
         self._lit: dict[tuple, str] = {}  # item key → role, as the items show it now
         self._box_inputs: dict[int, list[int]] = {}  # a collapsed group's inputs, by key
+        #: whether a group opened or closed moves the items to their new places (else at once)
+        self.animate = True
+        self._motion: QVariantAnimation | None = None
+        self._moving: list[tuple[object, QPointF]] = []  # (item, where it starts, as an offset)
+        self._fading: list[object] = []
         self.theme = Theme.from_palette(palette or QPalette())
         self.setBackgroundBrush(self.theme.background)
         self.graph: GraphSnapshot | None = None
@@ -126,11 +136,94 @@ class GraphScene(QGraphicsScene):
         regroup = self.graph is not None and _shape(graph) == self._shape
         if regroup:
             graph = self.graph  # the values shown now, not those of when the layout was asked
+            before = {key: box.rect() for key, box in self.boxes.items()}
+            circles = {key: c.rect() for key, c in self.ops.items()}
         self._build(graph, layout, view)
         if regroup:  # the same graph, other groups open: what it showed stays
             self._refresh_all()
             self._sync_roles()
+            if self.animate and len(self.boxes) + len(self.edges) <= ANIMATE_ITEMS:
+                self._move_from(before, circles)
             self.regrouped.emit()
+
+    # --- moving to a new layout -------------------------------------------------------------------
+    def _move_from(self, before: dict[int, QRectF], circles: dict[int, QRectF]) -> None:
+        """Start the items where what they show was drawn before, and move them to their new
+        places: a node that was in a group's box comes out of that box, a group closed gathers
+        at its result's old place; edges fade in once the boxes are on their way."""
+        view, nest = self.view, nesting(self.graph)
+
+        def origin(key: int) -> QRectF | None:
+            if key in before:
+                return before[key]
+            if key < 0:  # a group just closed: where its result was
+                outs = view.outputs.get(key_group(key), ())
+                for o in outs:
+                    if o in before:
+                        return before[o]
+                g = self.graph.groups[key_group(key)].parent
+            else:
+                g = nest.node_group[key]
+            while g >= 0:  # a node or group just opened: out of the box that held it
+                if -(g + 1) in before:
+                    return before[-(g + 1)]
+                g = self.graph.groups[g].parent
+            return None
+
+        moving = []
+        for key, box in self.boxes.items():
+            start = origin(key)
+            if start is not None and start.topLeft() != box.rect().topLeft():
+                moving.append((box, start.topLeft() - box.rect().topLeft()))
+            circle = self.ops.get(key)
+            if circle is not None:
+                was = circles.get(key)
+                offset = (was.topLeft() - circle.rect().topLeft() if was is not None
+                          else moving[-1][1] if moving and moving[-1][0] is box else None)
+                if offset is not None and not offset.isNull():
+                    moving.append((circle, offset))
+        if not moving:
+            return
+        self._moving = moving
+        self._fading = [*self.edges.values(), *self.results.values()]
+        for item, offset in moving:
+            item.setPos(offset)
+        for item in self._fading:
+            item.setOpacity(0.0)
+        motion = QVariantAnimation(self)
+        motion.setStartValue(0.0)
+        motion.setEndValue(1.0)
+        motion.setDuration(MOTION_MS)
+        motion.setEasingCurve(QEasingCurve.Type.OutCubic)
+        motion.valueChanged.connect(self._step_motion)
+        motion.finished.connect(self.settle)
+        self._motion = motion
+        motion.start()
+
+    def _step_motion(self, t: float) -> None:
+        left = 1.0 - t
+        for item, offset in self._moving:
+            item.setPos(offset * left)
+        fade = max(0.0, (t - 0.35) / 0.65)
+        for item in self._fading:
+            item.setOpacity(fade)
+
+    def moving(self) -> bool:
+        return self._motion is not None
+
+    def settle(self) -> None:
+        """Put every item at its place now (the end of a move; an export does it first)."""
+        motion, self._motion = self._motion, None
+        if motion is None:
+            return
+        motion.stop()
+        for item, _ in self._moving:
+            item.setPos(0, 0)
+        for item in self._fading:
+            item.setOpacity(1.0)
+        self._moving, self._fading = [], []
+        motion.deleteLater()
+        self.settled.emit()
 
     # --- groups ---------------------------------------------------------------------------------
     def open_group(self, group: int) -> None:
@@ -267,6 +360,7 @@ class GraphScene(QGraphicsScene):
 
     # --- building -------------------------------------------------------------------------------
     def _build(self, graph: GraphSnapshot, layout=None, view: VisibleGraph | None = None) -> None:
+        self.settle()
         overview = self.overview.isVisible()
         old = [*self.boxes.values(), *self.ops.values(), *self.edges.values(), *self.results.values()]
         if len(old) > OVERVIEW_ITEMS:

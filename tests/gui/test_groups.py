@@ -76,7 +76,7 @@ def test_double_click_opens_a_group_in_place_and_on_a_node_closes_it(qtbot, netw
     box = scene.boxes[group_key(neuron)]
     view.centerOn(box.rect().center())
     at = view.mapFromScene(box.rect().center())
-    with qtbot.waitSignal(scene.regrouped, timeout=3000):
+    with qtbot.waitSignals([scene.regrouped, scene.settled], timeout=3000):
         qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=at)
     assert group_key(neuron) not in scene.boxes
     tanh = g.node_named("hidden[1][3]")
@@ -254,3 +254,22 @@ def test_zoomed_out_a_big_graph_is_one_overview_and_exports_stay_whole(qtbot, mo
     view.zoom(20)
     assert not scene.overview_shown()
     assert all(item.isVisible() for item in scene.boxes.values())
+
+
+def test_an_opened_group_comes_out_of_its_box_smoothly(qtbot, network):
+    scene, _ = shown(qtbot, network)
+    g = network.after
+    neuron = group_id(g, "hidden[0][2]")
+    was = scene.boxes[group_key(neuron)].rect()
+    with qtbot.waitSignal(scene.regrouped, timeout=3000):
+        scene.open_group(neuron)
+    tanh = scene.boxes[g.node_named("hidden[0][2]").id]
+    assert scene.moving()
+    # its nodes start where the box was, and the edges are not drawn yet
+    assert tanh.sceneBoundingRect().topLeft() == was.adjusted(-4, -4, 4, 4).topLeft()
+    assert all(edge.opacity() == 0 for edge in scene.edges.values())
+    with qtbot.waitSignal(scene.settled, timeout=3000):
+        pass
+    assert not scene.moving()
+    assert tanh.pos() == QPointF(0, 0) and all(b.pos() == QPointF(0, 0) for b in scene.boxes.values())
+    assert all(edge.opacity() == 1 for edge in scene.edges.values())
