@@ -28,7 +28,8 @@ from PySide6.QtWidgets import QGraphicsScene
 from engine.explain import (chain_formula, escape_html, format_number, forward_formula,
                             is_auto_name, op_symbol, origin_text, seed_text)
 from engine.graph import OP, GraphSnapshot
-from engine.groups import VisibleGraph, all_open, default_open, key_group, nesting, visible_graph
+from engine.groups import (BUDGET, VisibleGraph, all_open, default_open, key_group, nesting,
+                           visible_graph)
 from engine.records import ChainRuleStep, ForwardStep
 
 from .items import (COMPUTING, NONE, RECEIVING, SELECTED, UPSTREAM, Banner, Edge, GroupBox,
@@ -261,7 +262,7 @@ class GraphScene(QGraphicsScene):
     def collapse_all(self) -> None:
         """Back to the level a graph opens with."""
         if self.graph is not None:
-            self.set_opened(default_open(self.graph) if len(self.graph.nodes) > 40 else ())
+            self.set_opened(default_open(self.graph) if len(self.graph.nodes) > BUDGET else ())
 
     def set_opened(self, opened, focus: int | None = None) -> None:
         """Draw the graph with ``opened`` groups open, keeping every value, gradient and
