@@ -173,18 +173,25 @@ def write_snapshot(scene: QGraphicsScene, path: str | Path, options: ImageOption
 
 def _render(scene: QGraphicsScene, painter: QPainter, target: QRectF, source: QRectF,
             transparent: bool) -> None:
+    getattr(scene, "settle", lambda: None)()  # a canvas moving to a new layout: its end
     brush = scene.backgroundBrush()
     if transparent:
         scene.setBackgroundBrush(Qt.BrushStyle.NoBrush)
     # the canvas caches its items as pixmaps for panning; a file gets them painted afresh, as
     # shapes and text (an SVG or PDF of pixmaps would lose its text), at the file's own scale
+    # (and every item, not the overview a zoomed-out canvas draws instead)
     cached = [item for item in scene.items() if item.cacheMode() != QGraphicsItem.CacheMode.NoCache]
     modes = [item.cacheMode() for item in cached]
     for item in cached:
         item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+    overview = getattr(scene, "overview_shown", lambda: False)()
+    if overview:
+        scene.set_overview(False)
     try:
         scene.render(painter, target, source, Qt.AspectRatioMode.KeepAspectRatio)
     finally:
+        if overview:
+            scene.set_overview(True)
         for item, mode in zip(cached, modes):
             item.setCacheMode(mode)
         if transparent:
@@ -200,10 +207,11 @@ def _direct_svg(scene: QGraphicsScene, title: str) -> bytes | None:
     6 GB. Returns None, so the caller uses Qt's renderer, if the scene holds any other kind of
     item, which this writer would leave out.
     """
-    from .canvas.items import (RECEIVING, Banner, Edge, GroupBox, OpCircle, ValueBox, _blend, _elide,
-                               _font)
+    from .canvas.items import (RECEIVING, Banner, Edge, GroupBox, OpCircle, Overview, ValueBox, _blend,
+                               _elide, _font)
 
-    items = scene.items()
+    getattr(scene, "settle", lambda: None)()
+    items = [item for item in scene.items() if not isinstance(item, Overview)]
     if not all(isinstance(item, (ValueBox, OpCircle, Edge, Banner)) for item in items):
         return None
     source = scene.sceneRect()

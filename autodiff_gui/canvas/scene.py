@@ -21,18 +21,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, QRectF, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import QEasingCurve, QPointF, QRectF, QVariantAnimation, Signal
+from PySide6.QtGui import QPainterPath, QPalette, QPolygonF
 from PySide6.QtWidgets import QGraphicsScene
 
 from engine.explain import (chain_formula, escape_html, format_number, forward_formula,
                             is_auto_name, op_symbol, origin_text, seed_text)
 from engine.graph import OP, GraphSnapshot
-from engine.groups import VisibleGraph, all_open, default_open, key_group, nesting, visible_graph
+from engine.groups import (BUDGET, VisibleGraph, all_open, default_open, key_group, nesting,
+                           visible_graph)
 from engine.records import ChainRuleStep, ForwardStep
 
 from .items import (COMPUTING, NONE, RECEIVING, SELECTED, UPSTREAM, Banner, Edge, GroupBox,
-                    OpCircle, Theme, ValueBox)
+                    OpCircle, Overview, Theme, ValueBox)
 from .layout import layered_layout
 
 BOX_SIZE = (156.0, 58.0)
@@ -42,6 +43,12 @@ LAYOUT_OPTIONS = {"box_size": BOX_SIZE, "op_size": OP_SIZE, "h_gap": H_GAP}  # t
 BANNER_GAP = 74.0
 #: Above this many items a regrouped graph is laid out by ``background_layout`` if one is set.
 BACKGROUND_ITEMS = 400
+#: A graph of more items than this is drawn as an :class:`~.items.Overview` when zoomed out
+#: past reading (the view says when: :meth:`GraphScene.set_overview`).
+OVERVIEW_ITEMS = 2000
+#: A regrouped graph of at most this many items moves to its new layout in MOTION_MS.
+ANIMATE_ITEMS = 1500
+MOTION_MS = 260
 #: When one item shows several lit parts (a collapsed group), the strongest role wins.
 _ROLE_RANK = {SELECTED: 1, COMPUTING: 2, UPSTREAM: 3, RECEIVING: 4}
 
@@ -55,6 +62,8 @@ class GraphScene(QGraphicsScene):
     regrouped = Signal()
     #: the highlight moved: where the step's receiving (or computing) boxes are now
     highlightMoved = Signal(QRectF)
+    #: the items of a regrouped graph have reached their new places
+    settled = Signal()
 
     def __init__(self, palette: QPalette | None = None, parent=None, grouping: bool = True) -> None:
         super().__init__(parent)
@@ -69,6 +78,11 @@ class GraphScene(QGraphicsScene):
         self.regroup_focus: QRectF | None = None
         self._lit: dict[tuple, str] = {}  # item key → role, as the items show it now
         self._box_inputs: dict[int, list[int]] = {}  # a collapsed group's inputs, by key
+        #: whether a group opened or closed moves the items to their new places (else at once)
+        self.animate = True
+        self._motion: QVariantAnimation | None = None
+        self._moving: list[tuple[object, QPointF]] = []  # (item, where it starts, as an offset)
+        self._fading: list[object] = []
         self.theme = Theme.from_palette(palette or QPalette())
         self.setBackgroundBrush(self.theme.background)
         self.graph: GraphSnapshot | None = None
@@ -80,6 +94,9 @@ class GraphScene(QGraphicsScene):
         self._texts: dict[int, tuple] = {}  # node id -> its tooltips (see _node_texts)
         self.banner = Banner(self.theme)
         self.addItem(self.banner)
+        self.overview = Overview(self.theme)
+        self.overview.setVisible(False)
+        self.addItem(self.overview)
         self._shape: tuple | None = None
         self._value_known: list[bool] = []
         self._grad_known: list[bool] = []
@@ -94,6 +111,7 @@ class GraphScene(QGraphicsScene):
         self.removeItem(self.banner)
         self.banner = Banner(self.theme)
         self.addItem(self.banner)
+        self.overview.theme = self.theme
         if graph is not None:
             known = (list(self._value_known), list(self._grad_known), list(self._grads))
             self._build(graph, view=self.view)
@@ -120,11 +138,94 @@ class GraphScene(QGraphicsScene):
         regroup = self.graph is not None and _shape(graph) == self._shape
         if regroup:
             graph = self.graph  # the values shown now, not those of when the layout was asked
+            before = {key: box.rect() for key, box in self.boxes.items()}
+            circles = {key: c.rect() for key, c in self.ops.items()}
         self._build(graph, layout, view)
         if regroup:  # the same graph, other groups open: what it showed stays
             self._refresh_all()
             self._sync_roles()
+            if self.animate and len(self.boxes) + len(self.edges) <= ANIMATE_ITEMS:
+                self._move_from(before, circles)
             self.regrouped.emit()
+
+    # --- moving to a new layout -------------------------------------------------------------------
+    def _move_from(self, before: dict[int, QRectF], circles: dict[int, QRectF]) -> None:
+        """Start the items where what they show was drawn before, and move them to their new
+        places: a node that was in a group's box comes out of that box, a group closed gathers
+        at its result's old place; edges fade in once the boxes are on their way."""
+        view, nest = self.view, nesting(self.graph)
+
+        def origin(key: int) -> QRectF | None:
+            if key in before:
+                return before[key]
+            if key < 0:  # a group just closed: where its result was
+                outs = view.outputs.get(key_group(key), ())
+                for o in outs:
+                    if o in before:
+                        return before[o]
+                g = self.graph.groups[key_group(key)].parent
+            else:
+                g = nest.node_group[key]
+            while g >= 0:  # a node or group just opened: out of the box that held it
+                if -(g + 1) in before:
+                    return before[-(g + 1)]
+                g = self.graph.groups[g].parent
+            return None
+
+        moving = []
+        for key, box in self.boxes.items():
+            start = origin(key)
+            if start is not None and start.topLeft() != box.rect().topLeft():
+                moving.append((box, start.topLeft() - box.rect().topLeft()))
+            circle = self.ops.get(key)
+            if circle is not None:
+                was = circles.get(key)
+                offset = (was.topLeft() - circle.rect().topLeft() if was is not None
+                          else moving[-1][1] if moving and moving[-1][0] is box else None)
+                if offset is not None and not offset.isNull():
+                    moving.append((circle, offset))
+        if not moving:
+            return
+        self._moving = moving
+        self._fading = [*self.edges.values(), *self.results.values()]
+        for item, offset in moving:
+            item.setPos(offset)
+        for item in self._fading:
+            item.setOpacity(0.0)
+        motion = QVariantAnimation(self)
+        motion.setStartValue(0.0)
+        motion.setEndValue(1.0)
+        motion.setDuration(MOTION_MS)
+        motion.setEasingCurve(QEasingCurve.Type.OutCubic)
+        motion.valueChanged.connect(self._step_motion)
+        motion.finished.connect(self.settle)
+        self._motion = motion
+        motion.start()
+
+    def _step_motion(self, t: float) -> None:
+        left = 1.0 - t
+        for item, offset in self._moving:
+            item.setPos(offset * left)
+        fade = max(0.0, (t - 0.35) / 0.65)
+        for item in self._fading:
+            item.setOpacity(fade)
+
+    def moving(self) -> bool:
+        return self._motion is not None
+
+    def settle(self) -> None:
+        """Put every item at its place now (the end of a move; an export does it first)."""
+        motion, self._motion = self._motion, None
+        if motion is None:
+            return
+        motion.stop()
+        for item, _ in self._moving:
+            item.setPos(0, 0)
+        for item in self._fading:
+            item.setOpacity(1.0)
+        self._moving, self._fading = [], []
+        motion.deleteLater()
+        self.settled.emit()
 
     # --- groups ---------------------------------------------------------------------------------
     def open_group(self, group: int) -> None:
@@ -162,7 +263,7 @@ class GraphScene(QGraphicsScene):
     def collapse_all(self) -> None:
         """Back to the level a graph opens with."""
         if self.graph is not None:
-            self.set_opened(default_open(self.graph) if len(self.graph.nodes) > 40 else ())
+            self.set_opened(default_open(self.graph) if len(self.graph.nodes) > BUDGET else ())
 
     def set_opened(self, opened, focus: int | None = None) -> None:
         """Draw the graph with ``opened`` groups open, keeping every value, gradient and
@@ -209,11 +310,76 @@ class GraphScene(QGraphicsScene):
                 rect = rect.united(item.rect())
         return rect if not rect.isEmpty() else None
 
+    # --- the overview -----------------------------------------------------------------------------
+    def big(self) -> bool:
+        """Whether the graph drawn has enough items for the overview to pay."""
+        return len(self.boxes) + len(self.ops) + len(self.edges) + len(self.results) > OVERVIEW_ITEMS
+
+    def set_overview(self, on: bool) -> None:
+        """Draw the graph as one overview item (a view zoomed out past reading) or item by item."""
+        on = bool(on) and self.big()
+        if on != self.overview.isVisible():
+            # each item hidden on its own: one parent of them all would make the scene walk
+            # every child (a Python call each) on every frame, even those out of sight
+            for store in (self.edges, self.results, self.ops, self.boxes):
+                for item in store.values():
+                    item.setVisible(not on)
+            self.overview.setVisible(on)
+            if on:
+                self._light_overview()
+
+    def overview_shown(self) -> bool:
+        return self.overview.isVisible()
+
+    def _fill_overview(self) -> None:
+        if not self.big():
+            self.overview.set_contents(QPainterPath(), {})
+            self.set_overview(False)
+            return
+        path = QPainterPath()
+        for edge in (*self.edges.values(), *self.results.values()):
+            path.addPolygon(QPolygonF(edge.points))
+        rects: dict[str, list[QRectF]] = {}
+        t = self.theme
+        for key, box in self.boxes.items():
+            colour = t.op if key < 0 else t.kind_color(box.kind)
+            rects.setdefault(colour.name(), []).append(box.rect())
+        for circle in self.ops.values():
+            rects.setdefault(t.op.name(), []).append(circle.rect())
+        self.overview.set_contents(path, rects)
+
+    def _light_overview(self) -> None:
+        lit = []
+        for (kind, key), role in self._lit.items():
+            item = self._item((kind, key))
+            if isinstance(item, Edge):
+                path = QPainterPath()
+                path.addPolygon(QPolygonF(item.points))
+                lit.append((role, path))
+            elif item is not None:
+                lit.append((role, item.rect()))
+        self.overview.set_lit(lit)
+
     # --- building -------------------------------------------------------------------------------
     def _build(self, graph: GraphSnapshot, layout=None, view: VisibleGraph | None = None) -> None:
-        for item in [*self.boxes.values(), *self.ops.values(), *self.edges.values(),
-                     *self.results.values()]:
-            self.removeItem(item)
+        self.settle()
+        overview = self.overview.isVisible()
+        old = [*self.boxes.values(), *self.ops.values(), *self.edges.values(), *self.results.values()]
+        if len(old) > OVERVIEW_ITEMS:
+            # taking 19,000 items out of the scene's index one by one takes seconds; clearing
+            # the scene takes milliseconds (the banner and the overview are made again)
+            title, text, width = self.banner.title, self.banner.text, self.banner.width
+            self.clear()
+            self.banner = Banner(self.theme)
+            self.banner.set_width(width)
+            self.banner.set_text(title, text)
+            self.addItem(self.banner)
+            self.overview = Overview(self.theme)
+            self.addItem(self.overview)
+        else:
+            for item in old:
+                self.removeItem(item)
+        self.overview.setVisible(False)
         # (the lit parts, self._roles, stay: a regrouped graph shows the same moment)
         self.boxes, self.ops, self.edges, self.results = {}, {}, {}, {}
         self.group_boxes, self._lit = {}, {}
@@ -259,6 +425,9 @@ class GraphScene(QGraphicsScene):
                 edge = Edge(points, self.theme, label_at=0.25 if n.children.count(c) > 1 else 0.5)
                 self.addItem(edge)
                 self.edges[(keys[c], key, i)] = edge
+        self._fill_overview()
+        if overview:  # still zoomed out: the new items hide behind the overview at once
+            self.set_overview(True)
         self.view = view
         self._box_inputs = {keys[n.id]: [keys[c] for c in n.children]
                             for n in shown.nodes if keys[n.id] < 0}
@@ -517,6 +686,8 @@ class GraphScene(QGraphicsScene):
                     item.set_role(role)
         moved = lit != self._lit
         self._lit = {k: r for k, r in lit.items() if self._item(k) is not None}
+        if moved and self.overview.isVisible():
+            self._light_overview()
         if moved and self._lit:
             where = QRectF()
             for (kind, key), role in self._lit.items():

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView
 
-from .items import GroupBox
+from .items import SHAPE_DETAIL, GroupBox
 from .scene import GraphScene
 
 MIN_SCALE, MAX_SCALE = 0.05, 6.0
@@ -35,6 +35,29 @@ class GraphView(QGraphicsView):
         scene.sceneRectChanged.connect(self._scene_changed)
         scene.highlightMoved.connect(self._follow)
 
+    def paintEvent(self, event) -> None:
+        """Zoomed out on a big graph, only the overview and the banner show: they are painted
+        here directly, since the scene would walk its tens of thousands of hidden items (in C++,
+        but sorted and tested one by one) on every frame, which alone kept a 5,000-node graph
+        under 30 frames a second."""
+        scene = self.graph_scene
+        if not scene.overview_shown():
+            super().paintEvent(event)
+            return
+        painter = QPainter(self.viewport())
+        painter.fillRect(event.rect(), scene.backgroundBrush())
+        painter.setTransform(self.viewportTransform())
+        scene.overview.paint(painter, None)
+        banner = scene.banner
+        if banner.isVisible():
+            painter.translate(banner.pos())
+            banner.paint(painter, None)
+        painter.end()
+
+    def _update_detail(self) -> None:
+        """Zoomed out past the boxes' shapes, a big graph is drawn as one overview item."""
+        self.graph_scene.set_overview(self.transform().m11() < SHAPE_DETAIL)
+
     def fit(self) -> None:
         """Show the whole graph, but never blow a small graph up past 1.6× (text stays crisp)."""
         self.framing = FIT
@@ -50,6 +73,7 @@ class GraphView(QGraphicsView):
             self.resetTransform()
             self.scale(1.6, 1.6)
             self.centerOn(rect.center())
+        self._update_detail()
 
     def fit_readable(self) -> None:
         """Fit, unless the whole graph would shrink past reading (a network of hundreds of
@@ -62,6 +86,7 @@ class GraphView(QGraphicsView):
             return
         self.resetTransform()
         self.scale(READABLE_SCALE, READABLE_SCALE)
+        self._update_detail()
         root = self.graph_scene.root_rect()
         if root is not None:
             self.centerOn(root.center())
@@ -77,6 +102,7 @@ class GraphView(QGraphicsView):
         factor = max(MIN_SCALE / current, min(MAX_SCALE / current, factor))
         self.framing = MANUAL
         self.scale(factor, factor)
+        self._update_detail()
 
     def zoom_level(self) -> float:
         return self.transform().m11()
@@ -146,4 +172,5 @@ class GraphView(QGraphicsView):
         self.resetTransform()
         scale = min(max(before, READABLE_SCALE), 1.6)
         self.scale(scale, scale)
+        self._update_detail()
         self.centerOn(focus.center())

@@ -138,3 +138,30 @@ def test_snapshots_of_later_iterations_keep_the_groups():
     later = evaluate(program, [0.1] * 25).snapshot(like=first)
     assert later.groups == first.groups
     assert first.with_values([0.0] * len(first.nodes), [0.0] * len(first.nodes)).groups == first.groups
+
+
+def test_any_groups_open_give_a_graph_whose_boxes_hold_what_they_hide():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    graphs = [graph_of("network"), graph_of("regression")]
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.sampled_from([0, 1]), st.data())
+    def check(which, data):
+        graph = graphs[which]
+        opened = data.draw(st.sets(st.sampled_from(range(len(graph.groups)))))
+        shown = visible_graph(graph, opened)
+        g = shown.graph
+        assert all(c < node.id for node in g.nodes for c in node.children)
+        assert sorted(n for ms in shown.members.values() for n in ms) == \
+            sorted(n for n, k in enumerate(shown.shown_as) if k < 0)
+        for node in graph.nodes:  # every edge of the full graph shows, or is inside one box
+            for c in node.children:
+                a, b = shown.shown_as[c], shown.shown_as[node.id]
+                if a != b:
+                    assert shown.position(a) in g.nodes[shown.position(b)].children
+        root = g.nodes[g.root]
+        assert root.data == graph.nodes[graph.root].data
+
+    check()

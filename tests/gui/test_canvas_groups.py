@@ -76,7 +76,7 @@ def test_double_click_opens_a_group_in_place_and_on_a_node_closes_it(qtbot, netw
     box = scene.boxes[group_key(neuron)]
     view.centerOn(box.rect().center())
     at = view.mapFromScene(box.rect().center())
-    with qtbot.waitSignal(scene.regrouped, timeout=3000):
+    with qtbot.waitSignals([scene.regrouped, scene.settled], timeout=3000):
         qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=at)
     assert group_key(neuron) not in scene.boxes
     tanh = g.node_named("hidden[1][3]")
@@ -228,3 +228,48 @@ def test_zoomed_out_items_drop_their_text(qapp, kind):
     near, far = threshold * 2.5, threshold * 0.8
     assert paint(make("hidden[2][4] 0.125"), near) != paint(make(""), near)  # text drawn
     assert paint(make("hidden[2][4] 0.125"), far) == paint(make(""), far)  # none: unreadable
+
+
+def test_zoomed_out_a_big_graph_is_one_overview_and_exports_stay_whole(qtbot, monkeypatch, network):
+    from autodiff_gui.canvas import scene as scene_module
+    monkeypatch.setattr(scene_module, "OVERVIEW_ITEMS", 100)
+    scene, view = shown(qtbot, network)
+    scene.expand_all()
+    assert scene.big()
+    view.resetTransform()
+    view.zoom(0.1)  # past the boxes' shapes
+    assert scene.overview_shown()
+    assert not any(item.isVisible() for item in scene.boxes.values())
+    assert not any(item.isVisible() for item in scene.edges.values())
+    assert len(scene.overview.rects) >= 2 and not scene.overview.edges.isEmpty()
+    # a step lit meanwhile shows on the overview
+    step = network.chain[5]
+    scene.show_chain_rule_step(step, "", None)
+    assert RECEIVING in {role for role, _ in scene.overview.lit}
+    view.viewport().repaint()  # painted by the view itself, without an error
+    # a file gets every item, with its text, whatever the canvas's zoom
+    svg = svg_bytes(scene).decode()
+    assert "w1[4][0]·1<" in svg
+    assert scene.overview_shown()
+    view.zoom(20)
+    assert not scene.overview_shown()
+    assert all(item.isVisible() for item in scene.boxes.values())
+
+
+def test_an_opened_group_comes_out_of_its_box_smoothly(qtbot, network):
+    scene, _ = shown(qtbot, network)
+    g = network.after
+    neuron = group_id(g, "hidden[0][2]")
+    was = scene.boxes[group_key(neuron)].rect()
+    with qtbot.waitSignal(scene.regrouped, timeout=3000):
+        scene.open_group(neuron)
+    tanh = scene.boxes[g.node_named("hidden[0][2]").id]
+    assert scene.moving()
+    # its nodes start where the box was, and the edges are not drawn yet
+    assert tanh.sceneBoundingRect().topLeft() == was.adjusted(-4, -4, 4, 4).topLeft()
+    assert all(edge.opacity() == 0 for edge in scene.edges.values())
+    with qtbot.waitSignal(scene.settled, timeout=3000):
+        pass
+    assert not scene.moving()
+    assert tanh.pos() == QPointF(0, 0) and all(b.pos() == QPointF(0, 0) for b in scene.boxes.values())
+    assert all(edge.opacity() == 1 for edge in scene.edges.values())
