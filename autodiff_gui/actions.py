@@ -84,7 +84,8 @@ def build_actions(w: MainWindow) -> None:
     w.fit_action = _action(w, "&Fit graph", w.view.fit, "Ctrl+0", "Fit the graph to the window")
     w.zoom_in_action = _action(w, "Zoom &in", lambda: w.view.zoom(1.25), std.ZoomIn)
     w.zoom_out_action = _action(w, "Zoom &out", lambda: w.view.zoom(0.8), std.ZoomOut)
-    w.log_action = _action(w, "&Log scale for the loss", w.curves.set_log_scale, None,
+    w.log_action = _action(w, "&Log scale for the loss",
+                           lambda on: w.curves.set_log_scale(on), None,
                            "Plot the loss on a logarithmic axis")
     w.log_action.setCheckable(True)
     w.focus_canvas_action = _action(w, "Focus the &canvas", w.view.setFocus, "Esc")
