@@ -117,8 +117,7 @@ class MainWindow(QMainWindow):
         self.teach.addTab(self.quiz, "Quiz")
         self.teach.addTab(self.check_panel, "Check")
         self.teach.addTab(self.mistakes, "Mistakes")
-        self._sweep_page = QWidget()  # the sweep goes in once the plots are built
-        QVBoxLayout(self._sweep_page).setContentsMargins(0, 0, 0, 0)
+        self._sweep_page = _place()  # the sweep goes in once the plots are built
         self.teach.addTab(self._sweep_page, "Sweep")
         for panel in (self.tour, self.quiz):
             panel.positionRequested.connect(self.travel_to_position)
@@ -133,8 +132,9 @@ class MainWindow(QMainWindow):
         # frame, which shows the editor and the canvas: until then two empty places keep their room.
         self._plots: tuple[CurvesPanel, LandscapePanel, SweepPanel] | None = None
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
-        self.bottom.addWidget(QWidget())
-        self.bottom.addWidget(QWidget())
+        self._plot_places = (_place(), _place())
+        for place in self._plot_places:
+            self.bottom.addWidget(place)
         self.bottom.setStretchFactor(0, 2)
         self.bottom.setStretchFactor(1, 1)
         self.bottom.setSizes([640, 380])
@@ -243,11 +243,9 @@ class MainWindow(QMainWindow):
         landscape = LandscapePanel()
         sweep = SweepPanel()
         self._plots = (curves, landscape, sweep)
-        sizes = self.bottom.sizes()
-        for i, widget in enumerate((curves, landscape)):
-            self.bottom.replaceWidget(i, widget).deleteLater()
-        self.bottom.setSizes(sizes)
-        self._sweep_page.layout().addWidget(sweep)
+        for place, widget in zip((*self._plot_places, self._sweep_page), self._plots):
+            place.layout().addWidget(widget)
+            widget.show()  # at once, not in the next turn (a shown place's new child waits)
         self.lr_control.lrChanged.connect(landscape.set_lr)
         sweep.lrChosen.connect(self.lr_control.set_lr)
         if self.session.program is not None:
@@ -462,6 +460,13 @@ class MainWindow(QMainWindow):
             self.sweep.shutdown()
         self.presenter.layout.shutdown()
         self.session.stop()
+
+
+def _place() -> QWidget:
+    """An empty place for a panel built later, of the panel's size once it is in."""
+    place = QWidget()
+    QVBoxLayout(place).setContentsMargins(0, 0, 0, 0)
+    return place
 
 
 class _FirstPaint(QObject):

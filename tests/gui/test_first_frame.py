@@ -45,7 +45,7 @@ def test_the_plots_come_just_after_the_first_frame_and_catch_up(qtbot, settings)
     assert w.curves.targets() == {"w": 2.0}  # drawn from the program loaded before they existed
     assert w.curves.history is w.session.history
     assert w.sweep._program is w.session.program
-    assert w.bottom.widget(0) is w.curves and w.bottom.widget(1) is w.landscape
+    assert w.curves.isVisible() and w.landscape.isVisible()
     assert w.landscape.parameter() == "w"
     w.close()
 
