@@ -234,11 +234,17 @@ class Presenter(QObject):
                                             shown.iteration)
 
     def push_moment_to_panels(self) -> None:
+        """The moment shown, to the Learn tab in sight and the landscape. A panel out of sight
+        (a tab not chosen, the Learn dock closed, the window minimised) is not drawn: it is
+        given the moment when it comes back (a tab change, the dock reopened, the window
+        restored)."""
+        if self.w.isMinimized():
+            return
         m = self.session.current_moment()
         if m is None:
             return
         panel = self.w.teach.currentWidget()
-        if panel is not None and hasattr(panel, "set_moment"):
+        if panel is not None and hasattr(panel, "set_moment") and not self.w.teach_dock.isHidden():
             panel.set_moment(m)
         self._push_landscape(m)
 
@@ -258,8 +264,13 @@ class Presenter(QObject):
 
     # --- the plots, built after the first frame -------------------------------------------------
     def _refresh_plots(self) -> None:
-        if self.w.plots_built:
+        if self.w.plots_built and not self.w.isMinimized():
             self.w.curves.refresh()
+
+    def back_in_sight(self) -> None:
+        """The window was restored (or the Learn dock reopened): draw what was skipped."""
+        self._refresh_plots()
+        self.push_moment_to_panels()
 
     def _set_marker(self, iteration: int | None) -> None:
         if self.w.plots_built:

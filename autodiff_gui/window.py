@@ -128,6 +128,8 @@ class MainWindow(QMainWindow):
         self.teach_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.teach_dock)
+        self.teach_dock.visibilityChanged.connect(
+            lambda shown: shown and hasattr(self, "presenter") and self.presenter.back_in_sight())
         # The plots (pyqtgraph and numpy, half of the start-up) are built just after the first
         # frame, which shows the editor and the canvas: until then two empty places keep their room.
         self._plots: tuple[CurvesPanel, LandscapePanel, SweepPanel] | None = None
@@ -436,6 +438,12 @@ class MainWindow(QMainWindow):
             # the plots are built in the event-loop turn after the canvas's first paint
             self._first_paint = _FirstPaint(self.view.viewport(), self._build_plots_after_first_frame)
         QTimer.singleShot(0, self._focus_canvas)  # a learner's first Space runs it
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if (event.type() == QEvent.Type.WindowStateChange and not self.isMinimized()
+                and hasattr(self, "presenter")):
+            self.presenter.back_in_sight()  # the plots and panels skipped while minimised
 
     def _focus_canvas(self) -> None:
         self.activateWindow()
