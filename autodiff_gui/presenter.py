@@ -49,7 +49,7 @@ class Presenter(QObject):
         # panels and plots follow a fast run on their own slower beats: at once when their last
         # update is a beat old, else at the end of the beat (a leading- and trailing-edge throttle)
         self.panel_beat = Beat(self, PANEL_FRAME_MS, self.push_moment_to_panels)
-        self.plot_beat = Beat(self, PLOT_FRAME_MS, window.curves.refresh)
+        self.plot_beat = Beat(self, PLOT_FRAME_MS, self._refresh_plots)
         session.momentChanged.connect(self.show)
         session.runEnded.connect(self._on_run_ended)
         session.stateChanged.connect(self._on_state)
@@ -127,10 +127,12 @@ class Presenter(QObject):
         if shown.kind == LOADED:
             program = self.session.program
             if program is not None and program.source != self._ghosts_of:
-                w.curves.clear_ghosts()  # kept runs belong to the program they were run on
+                if w.plots_built:
+                    w.curves.clear_ghosts()  # kept runs belong to the program they were run on
                 self._ghosts_of = program.source
             scene.show_graph(shown.graph, grads_known=False)
-            w.curves.reset(self.session.history.param_names, self.session.targets())
+            if w.plots_built:  # else they are drawn when built, just after the first frame
+                w.curves.reset(self.session.history.param_names, self.session.targets())
             has_params = any(n.kind == "param" for n in shown.graph.nodes)
             hint = LOADED_HINT if has_params else "This program has no Value(...) parameter to train"
             # the card on the canvas is one line: the short form, the whole hint in the banner
@@ -145,7 +147,7 @@ class Presenter(QObject):
                          f"from its inputs, and the local gradients along the way")
         elif shown.kind in (FORWARD, SEED, CHAIN) and shown.redraw:
             scene.show_moment(shown.moment)
-            w.curves.set_marker(None)
+            self._set_marker(None)
             self._banner(f"{scene.banner.title}:  {scene.banner.text}")
         elif shown.kind == FORWARD:
             step = shown.step
@@ -167,12 +169,12 @@ class Presenter(QObject):
         elif shown.kind == TRAVEL and shown.redraw:
             m = shown.moment
             scene.show_moment(m)
-            w.curves.set_marker(m.iteration)
+            self._set_marker(m.iteration)
             self._banner(f"Travelling in time: iteration {m.iteration}, "
                          f"{position_text(m.position, len(m.forward), len(m.chain))}. "
                          f"Press Live (or Space to run on) to return.")
         elif shown.kind == LIVE:
-            w.curves.set_marker(None)
+            self._set_marker(None)
             if shown.record is not None:
                 scene.show_graph(shown.graph)
                 scene.set_banner(*explain.update_text(shown.record, self._loss_name()))
@@ -253,16 +255,24 @@ class Presenter(QObject):
                                             shown.iteration)
 
     def push_moment_to_panels(self) -> None:
+        """The moment shown, to the Learn tab in sight and the landscape. A panel out of sight
+        (a tab not chosen, the Learn dock closed, the window minimised) is not drawn: it is
+        given the moment when it comes back (a tab change, the dock reopened, the window
+        restored)."""
+        if self.w.isMinimized():
+            return
         m = self.session.current_moment()
         if m is None:
             return
         panel = self.w.teach.currentWidget()
-        if panel is not None and hasattr(panel, "set_moment"):
+        if panel is not None and hasattr(panel, "set_moment") and not self.w.teach_dock.isHidden():
             panel.set_moment(m)
         self._push_landscape(m)
 
     def _push_landscape(self, m: Moment) -> None:
         """The loss surface with the iterates up to the moment shown (the panel thins them)."""
+        if not self.w.plots_built:
+            return  # the panel catches up when it is built
         history = self.session.history
         arrays = history.arrays(copy=False)
         upto = len(arrays.iterations)
@@ -272,6 +282,35 @@ class Presenter(QObject):
         landscape.set_path_array(arrays.values[:upto])
         landscape.set_moment(m)
         landscape.set_lr(self.session.lr if self.session.live else m.lr)
+
+    # --- the plots, built after the first frame -------------------------------------------------
+    def _refresh_plots(self) -> None:
+        if self.w.plots_built and not self.w.isMinimized():
+            self.w.curves.refresh()
+
+    def back_in_sight(self) -> None:
+        """The window was restored (or the Learn dock reopened): draw what was skipped."""
+        self._refresh_plots()
+        self.push_moment_to_panels()
+
+    def _set_marker(self, iteration: int | None) -> None:
+        if self.w.plots_built:
+            self.w.curves.set_marker(iteration)
+
+    def plots_built(self) -> None:
+        """The window has just built its plots: draw in them what the other views show."""
+        w, session, shown = self.w, self.session, self.session.shown
+        if shown is None:
+            return
+        # the history is shared with the Session: it holds the run, which must stay
+        w.curves.reset(session.history.param_names, session.targets(), keep_history=True)
+        w.curves.set_marker(None if shown.live else shown.iteration)
+        self._push_landscape_now()
+
+    def _push_landscape_now(self) -> None:
+        m = self.session.current_moment()
+        if m is not None:
+            self._push_landscape(m)
 
     # --- the run's state --------------------------------------------------------------------------
     def _on_run_ended(self, status: str, message: str) -> None:

@@ -122,3 +122,30 @@ def test_a_stale_key_never_gives_another_runs_moment():
     assert a.values == (0.0,) and b.values == (1.0,) and cache.misses == 2
     c = cache.replay("k", program, [1.0], 0, 0.2)  # other rate: replayed
     assert c.lr == 0.2 and cache.misses == 3
+
+
+def test_a_closed_learn_dock_is_not_drawn_and_catches_up_when_reopened(qtbot, window):
+    records = feed(window)
+    window.teach.setCurrentWidget(window.tour)
+    window.travel_to_iteration(2)
+    shown = window.tour.page_text(0)
+    assert f"w = {format_number(records[2].params[0].data)}" in shown
+    window.teach_dock.close()
+    qtbot.waitUntil(lambda: window.teach_dock.isHidden())
+    window.travel_to_iteration(5)
+    assert window.tour.page_text(0) == shown  # out of sight: not rewritten
+    with qtbot.waitSignal(window.teach_dock.visibilityChanged, timeout=5000):
+        window.teach_dock.show()
+    assert f"w = {format_number(records[5].params[0].data)}" in window.tour.page_text(0)
+
+
+def test_a_minimised_window_draws_no_plot_and_catches_up_when_restored(qtbot, window):
+    window.ensure_plots()  # built (they are, a moment after the first frame)
+    window.showMinimized()
+    qtbot.waitUntil(window.isMinimized, timeout=5000)
+    feed(window, n=12)
+    window.presenter.plot_beat.now()  # even a due redraw is skipped while out of sight
+    assert len(window.curves.loss_data()[0]) == 0
+    window.showNormal()
+    qtbot.waitUntil(lambda: not window.isMinimized(), timeout=5000)
+    qtbot.waitUntil(lambda: len(window.curves.loss_data()[0]) == 12, timeout=5000)
