@@ -183,7 +183,12 @@ class Presenter(QObject):
             else:
                 scene.show_moment(shown.moment)
             self._banner("Back to the latest moment of the run")
-        self._show_numbers(shown, panels_now=shown.kind in (TRAVEL, LIVE) and shown.redraw)
+        # a learner dragging the iteration slider: the Learn tab and the landscape follow on their
+        # beat, as during a fast run (at once for a single move, and the last move always lands)
+        drag = shown.kind == TRAVEL and shown.iteration != self._travelled_to
+        self._travelled_to = shown.iteration if shown.kind == TRAVEL else None
+        self._show_numbers(shown, panels_now=shown.kind in (TRAVEL, LIVE) and shown.redraw
+                           and not drag)
         self._emit_shown(shown)
 
     def _show_numbers(self, shown: Shown, panels_now: bool = False) -> None:
@@ -337,6 +342,7 @@ class Presenter(QObject):
         self.w.run_action.setText("&Pause" if state.running else "&Run")
 
     _was_running = False
+    _travelled_to: int | None = None  # the iteration the last TRAVEL showed
     _ghosts_of: str | None = None  # the program whose runs the kept ghosts are
 
     def _on_failed(self, message: str) -> None:
