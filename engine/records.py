@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +112,7 @@ class RecordBatch(Sequence):
     def concat(batches: Sequence[RecordBatch]) -> RecordBatch:
         if len(batches) == 1:
             return batches[0]
-        return RecordBatch(batches[0].names, *(sum((getattr(b, f) for b in batches), ())
+        return RecordBatch(batches[0].names, *(tuple(chain.from_iterable(getattr(b, f) for b in batches))
                                                for f in ("iterations", "lrs", "losses", "values",
                                                          "grads", "statuses")))
 
