@@ -101,7 +101,7 @@ def serve(conn: Connection) -> None:
                 case Stop():
                     return
             continue
-        batch = _run_slice(trainer, cap)  # by column: cheap to pickle and to take in
+        batch = _run_slice(trainer, cap).packed()  # by column: cheap to pickle and to take in
         done = trainer.status != RUNNING or trainer.iteration >= cap
         try:
             conn.send(Batch(batch, trainer.state(), done))  # blocks if the parent lags

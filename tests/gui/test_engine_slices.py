@@ -49,3 +49,30 @@ def test_a_slice_stops_at_the_cap() -> None:
             _run_slice(t, cap)
         assert t.iteration == cap
     assert len(_run_slice(t, t.iteration)) == 0  # at the cap: nothing more
+
+
+def test_a_packed_batch_reads_as_the_same_records_and_fills_the_history_alike() -> None:
+    import pickle
+    from array import array
+
+    import numpy as np
+
+    from autodiff_gui.history import History
+    from engine.records import RecordBatch
+
+    program = preset("network").program()
+    t = Trainer(program, lr=0.05, tol=-1.0, keep_records=False)
+    first, second = t.advance(40), t.advance(25)
+    packed = [pickle.loads(pickle.dumps(b.packed())) for b in (first, second)]  # as sent
+    assert all(isinstance(b.values, array) for b in packed)
+    assert list(packed[0]) == list(first) and list(packed[1]) == list(second)
+    joined = RecordBatch.concat(packed)
+    assert isinstance(joined.grads, array)  # joined in C, still arrays
+    assert list(joined) == list(first) + list(second)
+    plain, fast = History(), History()
+    plain.extend(RecordBatch.concat([first, second]))
+    fast.extend(joined)
+    a, b = plain.arrays(), fast.arrays()
+    for column in ("iterations", "lr", "loss", "values", "grads"):
+        assert np.array_equal(getattr(a, column), getattr(b, column)), column
+    assert plain.status == fast.status
