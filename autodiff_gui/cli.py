@@ -18,6 +18,7 @@ from pathlib import Path
 
 from autodiff_gui import __version__
 from engine import explain, formats
+from engine.dataview import data_view
 from engine.explain import format_number
 from engine.files import ProgramFileError, atomic_write, describe_os_error, read_program_file
 from engine.graph import GraphSnapshot, backward_steps, forward_steps
@@ -310,6 +311,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                    "no iterations run (--steps 0): the parameters are the program's")
     else:
         message = result.message
+    view = data_view(program)
+    accuracy = view.accuracy(trainer.values) if view is not None else None
     result_text = None
     if result_line is not None and result.status in (MAX_STEPS, "converged"):
         result_text = result_line.render(_result_values(program, trainer.values), program.name)
@@ -332,6 +335,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                            f"{kept.cap:,} steps one iteration in {kept.stride:,} is kept, and the last")
         if result_text is not None:
             out["result"] = result_text
+        if accuracy is not None:
+            out["accuracy"] = accuracy  # the share of data points on their side of the boundary
         print(json.dumps(out, indent=2, allow_nan=False))
     else:
         print(message)
@@ -344,6 +349,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 print(f"  {item}")
         if result_text is not None:
             print(f"Result: {result_text}")
+        if accuracy is not None:
+            print(view.accuracy_line(trainer.values))
     if result.status == ERROR:
         print(_training_error(program, trainer), file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -36,6 +36,8 @@ class Evaluation:
     #: ``sum(...)`` names by ``id`` of the node, and where each computed node comes from
     _names: tuple[dict[int, str], dict[int, tuple[int, int]]] | None = field(default=None,
                                                                               repr=False)
+    #: every top-level name and what it holds at the end of the pass (the data view reads it)
+    env: dict[str, object] = field(default_factory=dict, repr=False)
 
     def snapshot(self, like: GraphSnapshot | None = None) -> GraphSnapshot:
         """The graph as plain data, every node named as the program names it (see
@@ -58,8 +60,16 @@ class Evaluation:
 
 
 def evaluate(program: Program, param_values: Sequence[float] | None = None) -> Evaluation:
-    """Build the graph of ``program``; the k-th ``Value(...)`` gets ``param_values[k]`` if given."""
-    return _Interpreter(program, param_values).run()
+    """Build the graph of ``program``; the k-th ``Value(...)`` gets ``param_values[k]`` if given.
+
+    Evaluated at its own starting values (no ``param_values``), a program with a model
+    (``def predict``) also has its data and model checked, so a mistake there is an error at
+    its line and column when the program is loaded, like any other."""
+    ev = _Interpreter(program, param_values).run()
+    if param_values is None and program.model is not None:
+        from .model import bind  # here, not at the top: model builds on this module
+        bind(ev)
+    return ev
 
 
 def _program_names(ev: Evaluation) -> tuple[dict[int, str], dict[int, tuple[int, int]]]:
@@ -125,7 +135,7 @@ class _Interpreter:
                                f"{len(self.overrides)}", source_name=self.program.name)
         names = _unique([v.label or f"p{k}" for k, v in enumerate(self.params)])
         return Evaluation(self.program, loss, list(zip(names, self.params)), self.inputs,
-                          self.kinds)
+                          self.kinds, env=self.env)
 
     # --- statements -----------------------------------------------------------------------------
     def assign(self, target: ast.expr, value: object, env: dict, label: bool) -> None:
