@@ -57,6 +57,9 @@ def build_actions(w: MainWindow) -> None:
     w.save_action = _action(w, "&Save", c.save_file, std.Save, "Save the program")
     w.save_as_action = _action(w, "Save &As…", c.save_file_as, std.SaveAs)
     w.quit_action = _action(w, "&Quit", w.close, "Ctrl+Q", "Quit Autodiff GUI")
+    w.import_data_action = _action(w, "&Import data…", c.import_data_dialog, None,
+                                   "Write a CSV file (a header row, numeric columns, the target "
+                                   "last) into the program as its data")
     w.export_action = _action(w, "&Export snapshot…", c.export_snapshot_dialog, "Ctrl+E",
                               "Save what the canvas shows as PNG, SVG, PDF, Mermaid, DOT or JSON")
     w.copy_action = _action(w, "&Copy snapshot", c.copy_snapshot, "Ctrl+Shift+C",
@@ -98,6 +101,7 @@ def build_actions(w: MainWindow) -> None:
     file_menu = menu.addMenu("&File")
     file_menu.addActions([w.open_action, w.save_action, w.save_as_action])
     w.recent_menu = file_menu.addMenu("Open &Recent")
+    file_menu.addAction(w.import_data_action)
     file_menu.addSeparator()
     file_menu.addActions([w.export_action, w.copy_action, w.record_action, w.export_plot_action,
                           w.export_csv_action, w.export_script_action])

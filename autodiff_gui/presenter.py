@@ -110,6 +110,7 @@ class Presenter(QObject):
                 self._ghosts_of = program.source
             scene.show_graph(shown.graph, grads_known=False)
             w.curves.reset(self.session.history.param_names, self.session.targets())
+            w.data_panel.set_program(program)
             has_params = any(n.kind == "param" for n in shown.graph.nodes)
             hint = LOADED_HINT if has_params else "This program has no Value(...) parameter to train"
             # the card on the canvas is one line: the short form, the whole hint in the banner
@@ -212,10 +213,15 @@ class Presenter(QObject):
     def _show_readout(self, shown: Shown) -> None:
         if shown.moment is not None:
             text = explain.moment_readout(shown.moment, self._loss_name())
+            values = shown.moment.values
         elif shown.record is not None:
             text = explain.record_readout(shown.record, self._loss_name())
+            values = tuple(p.data for p in shown.record.params)
         else:
             return
+        accuracy = self.w.data_panel.accuracy_text(values)
+        if accuracy:  # a classifier's accuracy, beside its loss
+            text = f"{text}   ·   {accuracy}"
         self.w.readout.setText(text)
         self.w.readout.setToolTip(text)
 
@@ -239,6 +245,7 @@ class Presenter(QObject):
         if panel is not None and hasattr(panel, "set_moment"):
             panel.set_moment(m)
         self._push_landscape(m)
+        self.w.data_panel.set_moment(m)
 
     def _push_landscape(self, m: Moment) -> None:
         """The loss surface with the iterates up to the moment shown (the panel thins them)."""

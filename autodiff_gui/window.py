@@ -43,6 +43,7 @@ from .panels.source import SourcePanel
 from .panels.sweep import SweepPanel
 from .panels.tour import TourPanel
 from .plots.curves import CurvesPanel
+from .plots.data import DataPanel
 from .presenter import Presenter
 from .screen_fit import HELP_TEXT, fit_window, read_setting
 from .theme import follow_palette
@@ -127,12 +128,15 @@ class MainWindow(QMainWindow):
                                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.teach_dock)
         self.landscape = LandscapePanel()
+        self.data_panel = DataPanel()
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
         self.bottom.addWidget(self.curves)
+        self.bottom.addWidget(self.data_panel)
         self.bottom.addWidget(self.landscape)
         self.bottom.setStretchFactor(0, 2)
         self.bottom.setStretchFactor(1, 1)
-        self.bottom.setSizes([640, 380])
+        self.bottom.setStretchFactor(2, 1)
+        self.bottom.setSizes([560, 320, 340])
 
         self.lr_control = LearningRateControl(lr)
         self.speed_control = SpeedControl(self._saved_speed)

@@ -34,3 +34,25 @@ def test_a_mistake_in_the_data_is_an_error_at_its_place(cli, tmp_path):
     assert result.stdout == ""
     assert result.stderr.strip() == (f"{path}:1:13: error: the setting `data`: `xs` has 2 points "
                                      f"but `ys` has 1 targets; give one target per point")
+
+
+def test_export_data_draws_the_data_view_without_a_display(cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    png = tmp_path / "data.png"
+    result = cli("export", "moons", "-o", png, "--data")
+    assert result.returncode == 0, result
+    assert result.stdout.strip() == f"wrote {png} (after 400 iterations, accuracy 100.0%)"
+    assert png.read_bytes().startswith(b"\x89PNG")
+    svg = tmp_path / "line.svg"
+    assert cli("export", "regression", "-o", svg, "--data", "--steps", "3").returncode == 0
+    assert b"<svg" in svg.read_bytes()
+
+
+def test_export_data_refuses_what_it_cannot_draw(cli, tmp_path):
+    result = cli("export", "three-step", "-o", tmp_path / "d.png", "--data")
+    assert result.returncode == 2
+    assert "names no data to draw" in result.stderr and "def predict(x)" in result.stderr
+    result = cli("export", "moons", "-o", tmp_path / "d.json", "--data")
+    assert result.returncode == 2 and "write d.png or d.svg" in result.stderr
+    assert not (tmp_path / "d.png").exists() and not (tmp_path / "d.json").exists()
