@@ -68,6 +68,8 @@ def build_actions(w: MainWindow) -> None:
                               "Save every iteration or multiplication as numbered frames and a GIF")
     w.export_plot_action = _action(w, "Export &loss plot…", c.export_plot_dialog, None,
                                    "Save the loss and parameter plots as PNG or SVG")
+    w.export_data_action = _action(w, "Export &data view…", c.export_data_view_dialog, None,
+                                   "Save the Data panel (the data and the model) as PNG or SVG")
     w.export_script_action = _action(w, "Export as &Python script…", c.export_script_dialog, None,
                                      "The program, the tutorial's Value class and its training "
                                      "loop in one script that runs with a bare python3")
@@ -104,7 +106,7 @@ def build_actions(w: MainWindow) -> None:
     file_menu.addAction(w.import_data_action)
     file_menu.addSeparator()
     file_menu.addActions([w.export_action, w.copy_action, w.record_action, w.export_plot_action,
-                          w.export_csv_action, w.export_script_action])
+                          w.export_data_action, w.export_csv_action, w.export_script_action])
     file_menu.addSeparator()
     file_menu.addAction(w.quit_action)
     run_menu = menu.addMenu("&Run")

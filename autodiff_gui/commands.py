@@ -224,6 +224,23 @@ class Commands(QObject):
         if path:
             self.import_data(path)
 
+    def export_data_view(self, path: str | Path) -> bool:
+        """The Data panel as PNG or SVG, as it shows the moment now."""
+        def write(p: Path) -> str:
+            if p.suffix.lower() not in (".png", ".svg"):
+                raise ExportError(f"{p.name}: use .png or .svg for the data view")
+            self.w.data_panel.export(str(p))
+            return f"Exported {p}"
+
+        return self._save("Cannot export the data view", Path(path), write)
+
+    def export_data_view_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.w, "Export the data view",
+                                              str(self.last_dir() / "data.png"),
+                                              "PNG image (*.png);;SVG image (*.svg)")
+        if path:
+            self.export_data_view(path)
+
     def export_script(self, path: str | Path) -> bool:
         """The program as a standalone script (or notebook, by the suffix) in the tutorial's own
         code, trained at the rate in the window."""

@@ -136,8 +136,8 @@ class DataPanel(QWidget):
     def accuracy_text(self, values: Sequence[float]) -> str:
         """``accuracy 40/40 (100%)`` at ``values`` for a classifier, else ""."""
         view = self._view
-        if view is None or not view.is_classifier:
-            return ""
+        if view is None or not view.is_classifier or len(values) != view.model.params:
+            return ""  # (another program's values, before its view is taken: nothing to say)
         share = view.accuracy(values)
         total = len(view.targets)
         return f"accuracy {round(share * total)}/{total} ({100 * share:.0f}%)"

@@ -47,6 +47,7 @@ class BoundModel:
     targets: tuple[float, ...]
     dim: int  # coordinates per input
     scalar_input: bool  # predict's x is a number (the inputs are a list of numbers)
+    params: int  # how many parameters the program has (predict takes their values in order)
     _names: dict = field(repr=False, compare=False)  # predict's free names → numbers/_Param/lists
 
     @property
@@ -166,7 +167,7 @@ def bind(ev: Evaluation) -> BoundModel:
         raise error_at(program.source, program.name, model.expr,
                        "predict must return one number, the model's output at its input, not a "
                        "list")
-    return BoundModel(program, tuple(points), tuple(targets), dim, scalar, names)
+    return BoundModel(program, tuple(points), tuple(targets), dim, scalar, len(ev.params), names)
 
 
 def _number(value: object, ev: Evaluation) -> float | None:

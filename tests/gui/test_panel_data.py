@@ -165,3 +165,20 @@ def test_a_bad_csv_is_one_dialog_naming_its_line_and_the_program_stays(qtbot, wi
     boxes = [b for b in window.findChildren(QMessageBox) if b.objectName() == "errorDialog"]
     assert boxes and "bad.csv:3: column 2 (y) holds `oops`" in boxes[-1].text()
     assert window.editor.source() == before
+
+
+def test_file_export_data_view_writes_what_the_panel_shows(qtbot, window, tmp_path):
+    window.load_preset("regression")
+    qtbot.waitUntil(lambda: window.data_panel.view is not None, timeout=10000)
+    assert window.export_data_action.text() == "Export &data view…"
+    assert window.commands.export_data_view(tmp_path / "line.svg")
+    assert b"<svg" in (tmp_path / "line.svg").read_bytes()
+    assert not window.commands.export_data_view(tmp_path / "line.gif")
+    assert not (tmp_path / "line.gif").exists()
+
+
+def test_no_accuracy_is_claimed_for_another_programs_values(panel):
+    program, trainer = trained_values("moons")
+    panel.set_program(program)
+    assert panel.accuracy_text(trainer.values) == "accuracy 40/40 (100%)"
+    assert panel.accuracy_text([0.0, 0.0]) == ""  # the regression's two parameters
