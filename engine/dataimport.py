@@ -5,7 +5,8 @@ inputs. The rows become ``xs = [...]`` and ``ys = [...]`` in the program's text,
 ``data=xs,ys`` in its ``# autodiff:`` line, so the program stays the one source of truth (saving
 it saves the data). A program that already names its data gets its two lists replaced in place
 (its model and loss are kept, when the new data has as many inputs); any other program is
-replaced by a starter: a linear model fitted by mean squared error, with its ``predict``.
+replaced by a starter: a linear model fitted by mean squared error, with its ``predict``. (Lists
+assigned together, ``x_train, y_train = [...], [...]``, become a line each.)
 
 A bad row is named by its line number; data too big for the language's bounds (its length of
 text, its operations, a list's length) is refused with the bound it passes.
@@ -145,19 +146,34 @@ def _replace_lists(source: str, table: Table, xs_text: str, ys_text: str) -> str
     dim = 1 if old and not isinstance(old[0], list) else (len(old[0]) if old else 0)
     if dim != table.inputs:
         return None
-    spans = {}
+    new = {data.inputs: _rename(xs_text, "xs", data.inputs),
+           data.targets: _rename(ys_text, "ys", data.targets)}
+    spans: dict[tuple[int, int], list[str]] = {}  # the lines of a statement → what replaces them
+    found = set()
     for stmt in program.tree.body:
         target = stmt.targets[0]
-        if isinstance(target, ast.Name) and target.id in (data.inputs, data.targets):
-            spans[target.id] = (stmt.lineno, stmt.end_lineno)
-    if set(spans) != {data.inputs, data.targets}:
+        names = [target.id] if isinstance(target, ast.Name) else \
+            [e.id for e in target.elts if isinstance(e, ast.Name)] \
+            if isinstance(target, ast.Tuple) and len(target.elts) == 2 else []
+        if set(names) & {data.inputs, data.targets}:
+            if len(names) == 2 and set(names) != {data.inputs, data.targets}:
+                return None  # `xs, other = ...`: not the program's data alone
+            spans[(stmt.lineno, stmt.end_lineno)] = [new[n] for n in names]
+            found |= set(names)
+    if found != {data.inputs, data.targets}:
         return None
     lines = source.splitlines(keepends=True)
-    new = {data.inputs: xs_text.replace("xs = ", f"{data.inputs} = ", 1),
-           data.targets: ys_text.replace("ys = ", f"{data.targets} = ", 1)}
-    for name, (first, last) in sorted(spans.items(), key=lambda kv: -kv[1][0]):
-        lines[first - 1:last] = [new[name] + "\n"]
+    for (first, last), texts in sorted(spans.items(), reverse=True):
+        lines[first - 1:last] = [t + "\n" for t in texts]
     return "".join(lines)
+
+
+def _rename(text: str, old: str, name: str) -> str:
+    """``xs = [...]`` as ``name = [...]``, its continuation lines indented to match."""
+    head, _, rest = text.partition(" = ")
+    assert head == old
+    pad = " " * (len(name) - len(old))
+    return f"{name} = " + rest.replace("\n" + " " * (len(old) + 4), "\n" + " " * (len(old) + 4) + pad)
 
 
 def _starter(table: Table, xs_text: str, ys_text: str) -> str:

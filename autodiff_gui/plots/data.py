@@ -69,7 +69,9 @@ class DataPanel(QWidget):
         self._curve = pg.PlotCurveItem(antialias=True)
         self._points = pg.ScatterPlotItem(size=9, pxMode=True)
         self._points.setZValue(10)
-        for item in (self._image, self._boundary, self._curve, self._points):
+        self._threshold = pg.InfiniteLine(angle=0, movable=False)  # a 1-D classifier's boundary
+        self._threshold.hide()
+        for item in (self._image, self._boundary, self._curve, self._points, self._threshold):
             self._plot.addItem(item)
 
         layout = QVBoxLayout(self)
@@ -192,6 +194,7 @@ class DataPanel(QWidget):
         return what
 
     def _clear(self) -> None:
+        self._threshold.hide()
         self._image.clear()
         self._boundary.setData([], [])
         self._curve.setData([], [])
@@ -202,6 +205,9 @@ class DataPanel(QWidget):
         if view.kind == CURVE:
             self._plot.setLabel("bottom", m.input_name)
             self._plot.setLabel("left", m.target_name)
+            if view.threshold is not None:  # classes: the output's side of the line decides
+                self._threshold.setValue(view.threshold)
+                self._threshold.show()
         elif view.kind == MAP:
             self._plot.setLabel("bottom", f"{m.input_name}[0]")
             self._plot.setLabel("left", f"{m.input_name}[1]")
@@ -288,6 +294,7 @@ class DataPanel(QWidget):
         style_plot(self._widget, self._plot, background, foreground)
         self._curve.setPen(pg.mkPen(_CURVE_COLOUR[self._tone], width=2))
         self._boundary.setPen(pg.mkPen(QColor(foreground), width=2))
+        self._threshold.setPen(pg.mkPen(QColor(foreground), width=1, style=Qt.PenStyle.DashLine))
         if self._view is not None:
             self._draw_points(self._view)
             if self._values is not None:

@@ -63,3 +63,15 @@ def test_data_past_the_languages_bounds_is_refused_with_the_bound():
     with pytest.raises(DataFileError) as info:
         with_data("", read_csv(wide, "wide.csv"))
     assert "200,000 operations" in str(info.value) or "100,000" in str(info.value)
+
+
+def test_lists_assigned_together_become_a_line_each_and_the_model_stays():
+    table = read_csv("x,y\n0,1\n1,3\n2,5\n3,7\n", "odd.csv")
+    source = with_data(preset("regression").source(), table)
+    assert "x_train = [0, 1, 2, 3]\ny_train = [1, 3, 5, 7]\n" in source
+    assert "def predict(x): return m * x + b" in source
+    assert 'result="y = {m:.2f}x + {b:.2f}"' in source
+    program = parse(source, "p")
+    trainer = Trainer(program, lr=0.01)
+    trainer.run(2000)
+    assert data_view(program).predictions(trainer.values) == pytest.approx([1, 3, 5, 7], abs=0.05)

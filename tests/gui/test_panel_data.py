@@ -182,3 +182,17 @@ def test_no_accuracy_is_claimed_for_another_programs_values(panel):
     panel.set_program(program)
     assert panel.accuracy_text(trainer.values) == "accuracy 40/40 (100%)"
     assert panel.accuracy_text([0.0, 0.0]) == ""  # the regression's two parameters
+
+
+def test_a_one_input_classifier_draws_its_threshold(panel):
+    from engine.language import parse
+    program = parse("# autodiff: data=xs,ys\nxs = [-2, -1, 1, 2]\nys = [0, 0, 1, 1]\n"
+                    "w, b = Value(1.0), Value(0.0)\n"
+                    "loss = sum([(sigmoid(w * x + b) - y)**2 for x, y in zip(xs, ys)])\n"
+                    "def predict(x): return sigmoid(w * x + b)\n", "p")
+    panel.set_program(program)
+    panel.set_values([1.0, 0.0], iteration=0)
+    assert panel.accuracy == 1.0 and "accuracy 4/4 (100%)" in panel.title()
+    assert panel._threshold.isVisible() and panel._threshold.value() == 0.5
+    panel.set_program(preset("regression").program())
+    assert not panel._threshold.isVisible()
