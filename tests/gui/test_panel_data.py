@@ -196,3 +196,21 @@ def test_a_one_input_classifier_draws_its_threshold(panel):
     assert panel._threshold.isVisible() and panel._threshold.value() == 0.5
     panel.set_program(preset("regression").program())
     assert not panel._threshold.isVisible()
+
+
+@pytest.mark.parametrize("values", [(1e200, 1e200), (1e308, -1e308), (-1e-300, 1e300)])
+def test_a_diverged_line_draws_without_a_warning(qtbot, panel, values):
+    panel.set_program(preset("regression").program())
+    panel.set_values(values, iteration=9)
+    panel.repaint()  # pyqtgraph computes its ranges as it paints: warnings are errors here
+    x, y = panel.curve_data()
+    assert len(x) == 0 or not np.isnan(y).all()
+
+
+def test_a_diverged_classifier_draws_without_a_warning(panel):
+    program, trainer = trained_values("network")
+    panel.set_program(program)
+    panel.set_values([v * 1e300 for v in trainer.values], iteration=9)
+    panel.repaint()
+    image = panel.image()
+    assert image is None or np.isfinite(image).all()
