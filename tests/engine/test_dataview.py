@@ -66,6 +66,20 @@ def test_the_regression_line_turns_onto_y_equals_2x():
     assert view.predictions(trainer.values) == pytest.approx([2, 4, 6], abs=0.01)
 
 
+def test_moons_holds_every_point_over_the_last_half_of_its_steps():
+    program = preset("moons").program()
+    view = data_view(program)
+    trainer = Trainer(program, lr=program.settings["lr"], keep_records=False)
+    accuracies = []
+    for _ in range(program.settings["steps"]):
+        accuracies.append(view.accuracy(trainer.values))
+        trainer.step()
+    accuracies.append(view.accuracy(trainer.values))
+    assert accuracies[0] < 0.5
+    assert set(accuracies[213:]) == {1.0}  # from update 213 on, as the README says
+    assert accuracies[212] < 1.0
+
+
 def test_moons_reaches_every_point_within_its_steps():
     program, trainer = trained("moons")
     view = data_view(program)
