@@ -89,7 +89,14 @@ def build_actions(w: MainWindow) -> None:
     w.fit_action = _action(w, "&Fit graph", w.view.fit, "Ctrl+0", "Fit the graph to the window")
     w.zoom_in_action = _action(w, "Zoom &in", lambda: w.view.zoom(1.25), std.ZoomIn)
     w.zoom_out_action = _action(w, "Zoom &out", lambda: w.view.zoom(0.8), std.ZoomOut)
-    w.log_action = _action(w, "&Log scale for the loss", w.curves.set_log_scale, None,
+    w.expand_action = _action(w, "Open &every group", w.scene.expand_all, None,
+                              "Draw every node of the graph (a big one is laid out in the "
+                              "background)")
+    w.collapse_action = _action(w, "&Close groups", w.scene.collapse_all, None,
+                                "Back to the boxes a big graph opens with; double-click a box "
+                                "to open it, a node inside an open group to close it")
+    w.log_action = _action(w, "&Log scale for the loss",
+                           lambda on: w.curves.set_log_scale(on), None,
                            "Plot the loss on a logarithmic axis")
     w.log_action.setCheckable(True)
     w.focus_canvas_action = _action(w, "Focus the &canvas", w.view.setFocus, "Esc")
@@ -114,8 +121,8 @@ def build_actions(w: MainWindow) -> None:
     run_menu.addSeparator()
     run_menu.addActions([w.keep_action, w.clear_ghosts_action])
     view_menu = menu.addMenu("&View")
-    view_menu.addActions([w.fit_action, w.zoom_in_action, w.zoom_out_action, w.log_action,
-                          w.focus_canvas_action])
+    view_menu.addActions([w.fit_action, w.zoom_in_action, w.zoom_out_action, w.expand_action,
+                          w.collapse_action, w.log_action, w.focus_canvas_action])
     view_menu.addSeparator()
     view_menu.addAction(w.teach_dock.toggleViewAction())
     help_menu = menu.addMenu("&Help")

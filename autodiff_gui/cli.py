@@ -15,10 +15,11 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autodiff_gui import __version__
-from engine import explain, formats
-from engine.dataview import data_view
+from engine import explain
+from engine.defaults import DEFAULT_LR, DEFAULT_STEPS, DEFAULT_TOL, DIVERGED, ERROR, MAX_STEPS
 from engine.explain import format_number
 from engine.files import ProgramFileError, atomic_write, describe_os_error, read_program_file
 from engine.graph import GraphSnapshot, backward_steps, forward_steps
@@ -27,14 +28,29 @@ from engine.language.parser import assignment, error_at, short
 from engine.presets import preset, presets
 from engine.progress import default_every
 from engine.records import ChainRuleStep
-from engine.regimes import cap_advice, predict_run_regime
-from engine.train import DEFAULT_LR, DEFAULT_STEPS, DEFAULT_TOL, DIVERGED, ERROR, MAX_STEPS, Trainer
 from engine.value import topological_order
+
+if TYPE_CHECKING:
+    from engine.train import Trainer
 
 EXIT_OK, EXIT_BUG, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 1, 2, 3
 IMAGE_FORMATS = (".svg", ".png", ".pdf")
 #: engine.takehome.BACKENDS, named here so that parsing the command line imports no exporter
 TAKEHOME_BACKENDS = ("tutorial", "micrograd")
+
+
+def __getattr__(name: str):
+    """``Trainer`` is imported on first use: ``grad`` and ``presets`` never need the trainer
+    and its compiler, and start faster without them."""
+    if name == "Trainer":
+        from engine.train import Trainer
+        globals()["Trainer"] = Trainer
+        return Trainer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _trainer() -> type[Trainer]:
+    return globals()["Trainer"] if "Trainer" in globals() else __getattr__("Trainer")
 
 
 class UserError(Exception):
@@ -83,6 +99,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
     check_finite(program, graph, gradients=True)
     params = {name: {"data": _num(v.data), "grad": _num(v.grad)} for name, v in ev.params}
     if args.json:
+        from engine import formats
         out = formats.to_dict(graph)
         out["params"] = params
         out["loss_name"] = program.loss_name
@@ -277,6 +294,7 @@ def _cap_message(program: Program, trainer: Trainer, steps: int, loss: float) ->
     """What a run that hit its cap should try next, from the regime its learning rate is in."""
     head = (f"stopped after {steps} iteration{'s' if steps != 1 else ''} (the cap) with loss "
             f"{format_number(loss)}")
+    from engine.regimes import cap_advice, predict_run_regime
     regime = predict_run_regime(program, trainer.values, trainer.lr)
     return f"{head}; {cap_advice(regime, trainer.lr)}"
 
@@ -285,7 +303,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     program = load_program(args.program)
     lr, steps, tol, every = _train_options(program, args)
     result_line = program.result_line
-    trainer = Trainer(program, lr=lr, tol=tol, keep_records=False)
+    trainer = _trainer()(program, lr=lr, tol=tol, keep_records=False)
     if result_line is not None:  # a name the result line cannot show is an error before training
         result_line.render(_result_values(program, trainer.values), program.name)
     if not args.json:
@@ -311,6 +329,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                    "no iterations run (--steps 0): the parameters are the program's")
     else:
         message = result.message
+    from engine.dataview import data_view  # on first use, as the trainer is
     view = data_view(program)
     accuracy = view.accuracy(trainer.values) if view is not None else None
     result_text = None
@@ -359,7 +378,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # --- export ----------------------------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace) -> int:
-    from engine import takehome  # only an export needs it: grad and train start faster
+    from engine import formats, takehome  # only an export needs them: grad and train start faster
 
     out = Path(args.output)
     suffix = out.suffix.lower()
@@ -379,7 +398,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if suffix in IMAGE_FORMATS:
         refuse_undrawable(program, args.output)
     lr, steps = _settings(program, argparse.Namespace(lr=args.lr, steps=args.steps or 0))
-    trainer = Trainer(program, lr=lr)
+    trainer = _trainer()(program, lr=lr)
     result = trainer.run(steps)
     if result.status == ERROR:
         print(f"{_training_error(program, trainer)}; nothing written to {args.output}",
@@ -481,6 +500,7 @@ def _export_data(program: Program, out: Path, args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".png", ".svg"):
         raise UserError(f"--data draws an image: write {out.stem}.png or {out.stem}.svg, not "
                         f"{out.name}")
+    from engine.dataview import data_view
     if data_view(program) is None:
         raise UserError(f"{program.name} names no data to draw: add data=xs,ys to its "
                         f"`# autodiff:` line and a line `def predict(x): return ...`")

@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSize, QSizeF, Qt
 from PySide6.QtGui import QColor, QImage, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from engine.files import atomic_write
 from engine.formats import TEXT_FORMATS
@@ -173,12 +173,27 @@ def write_snapshot(scene: QGraphicsScene, path: str | Path, options: ImageOption
 
 def _render(scene: QGraphicsScene, painter: QPainter, target: QRectF, source: QRectF,
             transparent: bool) -> None:
+    getattr(scene, "settle", lambda: None)()  # a canvas moving to a new layout: its end
     brush = scene.backgroundBrush()
     if transparent:
         scene.setBackgroundBrush(Qt.BrushStyle.NoBrush)
+    # the canvas caches its items as pixmaps for panning; a file gets them painted afresh, as
+    # shapes and text (an SVG or PDF of pixmaps would lose its text), at the file's own scale
+    # (and every item, not the overview a zoomed-out canvas draws instead)
+    cached = [item for item in scene.items() if item.cacheMode() != QGraphicsItem.CacheMode.NoCache]
+    modes = [item.cacheMode() for item in cached]
+    for item in cached:
+        item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+    overview = getattr(scene, "overview_shown", lambda: False)()
+    if overview:
+        scene.set_overview(False)
     try:
         scene.render(painter, target, source, Qt.AspectRatioMode.KeepAspectRatio)
     finally:
+        if overview:
+            scene.set_overview(True)
+        for item, mode in zip(cached, modes):
+            item.setCacheMode(mode)
         if transparent:
             scene.setBackgroundBrush(brush)
 
@@ -192,9 +207,11 @@ def _direct_svg(scene: QGraphicsScene, title: str) -> bytes | None:
     6 GB. Returns None, so the caller uses Qt's renderer, if the scene holds any other kind of
     item, which this writer would leave out.
     """
-    from .canvas.items import RECEIVING, Banner, Edge, OpCircle, ValueBox, _blend, _elide, _font
+    from .canvas.items import (RECEIVING, Banner, Edge, GroupBox, OpCircle, Overview, ValueBox, _blend,
+                               _elide, _font)
 
-    items = scene.items()
+    getattr(scene, "settle", lambda: None)()
+    items = [item for item in scene.items() if not isinstance(item, Overview)]
     if not all(isinstance(item, (ValueBox, OpCircle, Edge, Banner)) for item in items):
         return None
     source = scene.sceneRect()
@@ -248,6 +265,10 @@ def _direct_svg(scene: QGraphicsScene, title: str) -> bytes | None:
             fill = _blend(theme.box, role, 0.14) if role is not None else theme.box
             x, y, w, h = r.x(), r.y(), r.width(), r.height()
             text_w = w - 16
+            if isinstance(item, GroupBox):  # a collapsed group: the boxes folded inside peek out
+                write(f'<rect x="{x + 5:g}" y="{y + 5:g}" width="{w:g}" height="{h:g}" rx="7" '
+                      f'fill="{colour(_blend(theme.box, theme.op, 0.10))}" '
+                      f'stroke="{colour(theme.op)}" stroke-width="1.2"/>\n')
             write(f'<rect x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}" rx="7" '
                   f'fill="{colour(fill)}" stroke="{colour(role or theme.edge)}" '
                   f'stroke-width="{3.0 if role is not None else 1.2}"/>\n'
@@ -309,7 +330,7 @@ def headless_scene(program: Program, steps: int = 0, lr: float = 0.1,
     trainer = Trainer(program, lr=lr)
     trainer.run(steps)
     ev = evaluate(program, trainer.values)
-    scene = GraphScene()
+    scene = GraphScene(grouping=False)  # a file from the command line holds every node
     if backward_step is None:
         ev.loss.backward()
         scene.show_graph(ev.snapshot())

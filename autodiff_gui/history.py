@@ -14,6 +14,11 @@ iteration and the newest one are always kept exactly, so the curve starts where 
 and ends at the numbers the window shows. :attr:`History.decimated` says when this has happened,
 so a view can tell the learner that older iterations are thinned.
 
+The cap is also a budget in bytes (16 MiB of columns by default): a row costs 26 bytes plus 16 per
+parameter, so a wide program stores fewer points (the XOR network's 25 parameters: about 39,000;
+a 337-parameter perceptron: about 3,900, never fewer than 4,096 unless ``cap`` says so) and its
+memory stays as flat as the three-step loss's when a run is left going all day.
+
 This module imports no Qt: the window, the tests and any headless tool can use it alike, and the
 window can use one ``History`` as the single store of a run (the plots, the time-travel slider
 and the numbers all read from it).
@@ -31,6 +36,9 @@ from engine.records import IterationRecord, ParamState, RecordBatch
 __all__ = ["DEFAULT_CAP", "History", "HistoryArrays"]
 
 DEFAULT_CAP = 200_000
+DEFAULT_BUDGET = 16 * 2**20  # bytes of columns: what a run may hold, however wide its program
+MIN_POINTS = 4_096  # the budget never thins a run below this (a curve stays smooth)
+_ROW_BYTES = 8 + 8 + 8 + 2  # iteration, learning rate, loss, status; + 16 per parameter
 """Stored iterations above which a :class:`History` decimates (see the module docstring)."""
 
 _INITIAL_CAPACITY = 1024
@@ -77,10 +85,12 @@ class History:
     the first record it receives.
     """
 
-    def __init__(self, param_names: Iterable[str] = (), cap: int = DEFAULT_CAP) -> None:
+    def __init__(self, param_names: Iterable[str] = (), cap: int = DEFAULT_CAP,
+                 budget: int = DEFAULT_BUDGET) -> None:
         if cap < 2:
             raise ValueError(f"cap must be at least 2 (the first and the newest iteration), not {cap}")
         self._cap = int(cap)
+        self._budget = int(budget)
         self._names: tuple[str, ...] = ()
         self.clear(param_names)
 
@@ -92,8 +102,10 @@ class History:
 
     @property
     def cap(self) -> int:
-        """The most iterations ever stored at once."""
-        return self._cap
+        """The most iterations ever stored at once: ``cap``, or fewer for a wide program (the
+        budget in bytes, but never below :data:`MIN_POINTS`)."""
+        row = _ROW_BYTES + 16 * len(self._names)
+        return min(self._cap, max(MIN_POINTS, self._budget // row))
 
     @property
     def count(self) -> int:
@@ -193,7 +205,7 @@ class History:
         self._stride = 1
         self._statuses: list[str] = []
         self._status_codes: dict[str, int] = {}
-        self._allocate(min(_INITIAL_CAPACITY, self._cap))
+        self._allocate(min(_INITIAL_CAPACITY, self.cap))
 
     def append(self, record: IterationRecord) -> None:
         """Add one iteration (the newest)."""
@@ -254,7 +266,7 @@ class History:
         capacity = self._it.shape[0]
         if needed <= capacity:
             return
-        new_capacity = min(max(needed, 2 * capacity), self._cap)
+        new_capacity = min(max(needed, 2 * capacity), self.cap)
         n = self._n
 
         def grown(a: np.ndarray) -> np.ndarray:
@@ -321,7 +333,8 @@ class History:
         k = it.shape[0]
         start, total = self._count, self._count + k
         old_stride = stride = self._stride
-        while self._stored_for(total, stride) > self._cap:
+        cap = self.cap
+        while self._stored_for(total, stride) > cap:
             stride *= 2
         grid = -(-start // old_stride)  # grid points already stored (any provisional tail is dropped)
         if stride != old_stride:

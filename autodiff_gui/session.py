@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from engine.graph import GraphSnapshot
 from engine.language import Program, ProgramError, evaluate
 from engine.records import ChainRuleStep, ForwardStep, IterationRecord, RecordBatch
-from engine.replay import Moment, replay
+from engine.replay import Moment, MomentCache, replay
 from engine.train import IterationStart, quadratic_minimum
 
 from .history import History
@@ -107,6 +107,17 @@ class Session(QObject):
         self._frame.setSingleShot(True)
         self._frame.setInterval(MIN_FRAME_MS)
         self._frame.timeout.connect(self._show_new)
+        # Time travel: the replayed moments of this run (bounded), keyed by the run's generation
+        # (a new program, a reset or a new rate starts the next) and the iteration; after a step of
+        # the slider the next iteration the same way is replayed while the window is idle.
+        self.moments = MomentCache()
+        self._generation = 0
+        self._travel_index = -1
+        self._prefetch_index = -1
+        self._prefetch = QTimer(self)
+        self._prefetch.setSingleShot(True)
+        self._prefetch.setInterval(0)
+        self._prefetch.timeout.connect(self._prefetch_next)
 
         self.engine = EngineThread(self)
         w = self.engine.worker
@@ -126,11 +137,14 @@ class Session(QObject):
         """A new program: the engine starts over on it; records of the old one are dropped."""
         self._awaiting_reset = True
         self.program = program
+        self._new_generation()
         self.engine.pauseRequested.emit()
         self.engine.loadRequested.emit(program, self.lr)
 
     def set_lr(self, lr: float) -> None:
         """Takes effect at the next iteration (one in progress keeps its rate)."""
+        if lr != self.lr:
+            self._new_generation()
         self.lr = lr
         self.engine.lrChanged.emit(lr)
 
@@ -155,6 +169,7 @@ class Session(QObject):
 
     def stop(self) -> None:
         self._frame.stop()
+        self._prefetch.stop()
         self.engine.stop()
 
     @property
@@ -179,8 +194,14 @@ class Session(QObject):
         if not 0 <= index < len(self.history) or self.program is None:
             return
         m = self._replay_record(self.history.record_at(index))
-        if m is not None:
-            self._travel(m)
+        if m is None:
+            return
+        self._travel(m)
+        step = 1 if index >= self._travel_index else -1
+        self._travel_index = index
+        if 0 <= index + step < len(self.history):
+            self._prefetch_index = index + step
+            self._prefetch.start()
 
     def travel_to_position(self, position: int) -> None:
         m = self.current_moment()
@@ -230,6 +251,7 @@ class Session(QObject):
         self._new, self._new_graph = [], None  # records of the run that was reset
         self._frame.stop()
         self._awaiting_reset = False
+        self._new_generation()
         self._live_moment = None
         self._canvas_live = True
         self.live = True
@@ -366,10 +388,25 @@ class Session(QObject):
         if self.program is None:
             return None
         try:
-            return replay(self.program, [p.data for p in record.params], record.iteration,
-                          record.lr)
+            return self.moments.replay((self._generation, record.iteration), self.program,
+                                       [p.data for p in record.params], record.iteration,
+                                       record.lr)
         except ProgramError:
             return None
+
+    def _new_generation(self) -> None:
+        """The moments replayed so far belong to another run: drop them."""
+        self._generation += 1
+        self.moments.clear()
+        self._prefetch.stop()
+        self._travel_index = -1
+
+    def _prefetch_next(self) -> None:
+        """Replay the iteration the slider is likely to reach next, while the window is idle."""
+        index = self._prefetch_index
+        if self.live or self.program is None or not 0 <= index < len(self.history):
+            return
+        self._replay_record(self.history.record_at(index))
 
     @property
     def awaiting_reset(self) -> bool:

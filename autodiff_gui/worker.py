@@ -398,12 +398,15 @@ class _Remote:
         return self.process.is_alive()
 
     def close(self) -> None:
+        """End the child at once: Stop, then close the pipe. A child mid-run may be blocked
+        sending a batch nobody will read (the pipe is full); closing the parent's end turns that
+        send into a BrokenPipeError, on which it returns, instead of a join that times out."""
         self.send(Stop())
+        self.conn.close()
         self.process.join(2)
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(2)
-        self.conn.close()
 
 
 class EngineThread(QObject):

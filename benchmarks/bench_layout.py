@@ -175,7 +175,7 @@ def worker_export(graph_name: str) -> dict:
 
     scene.layered_layout = timed_layout
     start = clocks()
-    canvas = scene.GraphScene()
+    canvas = scene.GraphScene(grouping=False)  # every node, as before grouping
     canvas.show_graph(graph)
     out["layout+scene"] = since(start)
     svg_start = clocks()

@@ -17,6 +17,7 @@ into the loss language's own syntax, which the tests evaluate to check the paren
 from __future__ import annotations
 
 import ast
+import functools
 import html
 import math
 import re
@@ -171,6 +172,7 @@ def operand(text: str, slot: str) -> str:
     return f"({text})" if needs_parentheses(text, slot) else text
 
 
+@functools.lru_cache(maxsize=8192)  # a pure function of a name: time travel redraws every box
 def wrap(name: str) -> str:
     """A node name ready to stand as one symbol, as in ``d(-y)`` or ``d(x1·w1)``: ``w`` and
     ``w1[0]`` bare, anything with an operator in parentheses."""

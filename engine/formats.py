@@ -10,7 +10,7 @@ import json
 import math
 
 from .explain import format_number, op_symbol
-from .graph import CONST, OP, GraphSnapshot, NodeInfo
+from .graph import CONST, OP, GraphSnapshot, Group, NodeInfo
 
 
 def _num(x: float) -> float | None:
@@ -28,6 +28,9 @@ def to_dict(graph: GraphSnapshot) -> dict:
         "root": graph.root,
         "loss": _num(graph.nodes[graph.root].data),
         "nodes": [_node_dict(n) for n in graph.nodes],
+        **({"groups": [{"id": g.id, "kind": g.kind, "name": g.name, "text": g.text,
+                        "parent": g.parent, "nodes": list(g.nodes)} for g in graph.groups]}
+           if graph.groups else {}),
     }
 
 
@@ -51,7 +54,13 @@ def from_json(text: str) -> GraphSnapshot:
                  _unnum(n["grad"]), tuple(n["children"]),
                  tuple(_unnum(g) for g in n["local_grads"]), n.get("origin", ""))
         for n in d["nodes"])
-    return GraphSnapshot(nodes, d["root"])
+    groups = tuple(Group(g["id"], g["kind"], g["name"], g["text"], g["parent"], tuple(g["nodes"]))
+                   for g in d.get("groups", ()))
+    for k, g in enumerate(groups):
+        if g.id != k or not -1 <= g.parent < k or not all(0 <= n < len(nodes) for n in g.nodes):
+            raise ValueError(f"group {k} ({g.name}) is not numbered in order, or names a parent "
+                             f"or a node that does not exist")
+    return GraphSnapshot(nodes, d["root"], groups)
 
 
 def _value_text(n: NodeInfo) -> str:

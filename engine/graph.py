@@ -8,6 +8,7 @@ shape at every iteration, so ids stay stable while values change.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -21,7 +22,8 @@ PARAM, INPUT, CONST, OP = "param", "input", "const", "op"
 
 # The text of names, numbers and formulas lives in ``engine.explain``; these names stay
 # importable from here for the modules that always found them here.
-__all__ = ["PARAM", "INPUT", "CONST", "OP", "OP_SYMBOLS", "NodeInfo", "GraphSnapshot", "snapshot",
+__all__ = ["PARAM", "INPUT", "CONST", "OP", "OP_SYMBOLS", "NodeInfo", "Group", "GraphSnapshot",
+           "snapshot",
            "snapshot_like",
            "forward_steps", "backward_steps", "formula", "format_number", "op_symbol"]
 
@@ -40,10 +42,32 @@ class NodeInfo:
     origin: str = ""  # "line:column" of the program text that made an operation, "" if unknown
 
 
+#: What made a group: one element of a list comprehension, one ``sum(...)`` call, or a list a
+#: statement names (``w1 = [[Value(0.5), ...], ...]``, ``hidden = [... for x in xs]``).
+ELEMENT, SUM, LIST = "element", "sum", "list"
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A part of the graph the program made in one piece, which the canvas can draw as one box.
+
+    ``nodes`` are the ids of the nodes made directly in it (not in a group inside it); ``parent``
+    is the group it sits in (-1: none), always an earlier group. ``name`` is short, for a box
+    (``hidden[2][4]``, ``preds[1]``, ``sum(w1[0]·xs[1])``); ``text`` says what made it."""
+
+    id: int
+    kind: str  # ELEMENT, SUM or LIST
+    name: str
+    text: str
+    parent: int
+    nodes: tuple[int, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class GraphSnapshot:
     nodes: tuple[NodeInfo, ...]
     root: int
+    groups: tuple[Group, ...] = ()  # see engine.groups; () for a graph not made by a program
 
     @property
     def edges(self) -> list[tuple[int, int, int]]:
@@ -69,11 +93,13 @@ class GraphSnapshot:
         nodes = tuple(replace(n, data=data[n.id], grad=grad[n.id],
                               local_grads=n.local_grads if local_grads is None else local_grads[n.id])
                       for n in self.nodes)
-        return GraphSnapshot(nodes, self.root)
+        return GraphSnapshot(nodes, self.root, self.groups)
 
 
 def snapshot(root: Value, kinds: dict[int, str] | None = None, hints: dict[int, str] | None = None,
-             origins: dict[int, tuple[int, int]] | None = None) -> GraphSnapshot:
+             origins: dict[int, tuple[int, int]] | None = None,
+             groups: tuple[list[tuple[str, str, str, int]], dict[int, int]] | None = None,
+             ) -> GraphSnapshot:
     """Copy the graph below ``root`` into a :class:`GraphSnapshot`.
 
     ``kinds`` maps ``id(value)`` of parameters and inputs to PARAM / INPUT (the interpreter knows
@@ -82,6 +108,8 @@ def snapshot(root: Value, kinds: dict[int, str] | None = None, hints: dict[int, 
     (``sum(...)`` of what a sum adds), else by its expression (``w·x``), else ``t<id>``.
     ``origins`` maps ``id(value)`` to the (line, column) that made it; a node made inside
     another's expression (the ``-y`` of ``z - y``) gets the origin of the node that uses it.
+    ``groups`` is ``(specs, member)``: each group's (kind, name, text, parent) and, by
+    ``id(value)``, the group each node was made in directly (see :mod:`engine.groups`).
     """
     topo = topological_order(root)
     index = {id(v): i for i, v in enumerate(topo)}
@@ -100,7 +128,78 @@ def snapshot(root: Value, kinds: dict[int, str] | None = None, hints: dict[int, 
         names.append(name)
         nodes.append(NodeInfo(i, name, v.label, kind, v.op, v.data, v.grad, children,
                               tuple(v._local_grads), where[i]))
-    return GraphSnapshot(tuple(nodes), len(topo) - 1)
+    found = _groups(topo, groups, names) if groups else ()
+    return GraphSnapshot(tuple(nodes), len(topo) - 1, found)
+
+
+def _groups(topo: list[Value], groups: tuple[list[tuple[str, str, str, int]], dict[int, int]],
+            names: list[str]) -> tuple[Group, ...]:
+    """The groups of ``topo`` as node ids: those holding no node of the graph are dropped (a
+    group inside them is moved up to the nearest kept one), and so is a group that would only
+    wrap one operation (a ``wi * xi`` term alone): a box of one circle teaches nothing."""
+    specs, member = list(groups[0]), groups[1]
+    direct: list[list[int]] = [[] for _ in specs]
+    for i, v in enumerate(topo):
+        g = member.get(id(v), -1)
+        if g >= 0:
+            direct[g].append(i)
+    total = [sum(1 for i in d if topo[i]._children) for d in direct]  # its operations, and
+    count = [len(d) for d in direct]  # its nodes, with those of every group inside it
+    for g in range(len(specs) - 1, -1, -1):  # a parent is always an earlier group
+        parent = specs[g][3]
+        if parent >= 0:
+            total[parent] += total[g]
+            count[parent] += count[g]
+    # a list of parameters is a group too (w1: its rows, their weights)
+    keep = [total[g] >= 2 or (specs[g][0] == LIST and count[g] >= 2) for g in range(len(specs))]
+    # a group holding exactly one kept group and nothing of its own is that group twice
+    inner: list[list[int]] = [[] for _ in specs]
+    for g, spec in enumerate(specs):
+        if spec[3] >= 0:
+            inner[spec[3]].append(g)
+    for g in range(len(specs)):
+        kept_inner = [c for c in inner[g] if keep[c]]
+        if keep[g] and not direct[g] and len(kept_inner) == 1 and total[kept_inner[0]] == total[g]:
+            keep[kept_inner[0]] = False
+            direct[g] = direct[kept_inner[0]]
+            direct[kept_inner[0]] = []
+            for c in inner[kept_inner[0]]:
+                specs[c] = (*specs[c][:3], g)
+            inner[g] = inner[kept_inner[0]]
+    new_id: dict[int, int] = {}
+    home = list(range(len(specs)))  # where a dropped group's nodes go: its nearest kept parent
+    out: list[Group] = []
+    for g, (kind, name, text, parent) in enumerate(specs):
+        while parent >= 0 and not keep[parent]:
+            parent = specs[parent][3]
+        if not keep[g]:
+            home[g] = parent
+            if parent >= 0:
+                direct[parent].extend(direct[g])
+            continue
+        new_id[g] = len(out)
+        out.append(Group(len(out), kind, name, text, new_id.get(parent, -1), ()))
+    last = [max(d, default=-1) for d in direct]  # the newest node: a group's result
+    for g in range(len(specs) - 1, -1, -1):
+        parent = specs[g][3]
+        if keep[g] and parent >= 0:
+            while parent >= 0 and not keep[parent]:
+                parent = specs[parent][3]
+            if parent >= 0:
+                last[parent] = max(last[parent], last[g])
+    groups = []
+    for old, grp in zip(new_id, out):
+        name = grp.name
+        if not name:  # an element of an unnamed list: called as its result is
+            name = names[last[old]] if last[old] >= 0 else "element"
+            if _AUTO.fullmatch(name):
+                name = "element"
+        groups.append(Group(grp.id, grp.kind, name, grp.text, grp.parent,
+                            tuple(sorted(direct[old]))))
+    return tuple(groups)
+
+
+_AUTO = re.compile(r"t\d+")
 
 
 def snapshot_like(root: Value, like: GraphSnapshot,
@@ -122,7 +221,7 @@ def snapshot_like(root: Value, like: GraphSnapshot,
         name = old.name if children or v.label else format_number(v.data)
         nodes.append(NodeInfo(i, name, v.label, kind, v.op, v.data, v.grad, children,
                               tuple(v._local_grads), old.origin))
-    return GraphSnapshot(tuple(nodes), len(topo) - 1)
+    return GraphSnapshot(tuple(nodes), len(topo) - 1, like.groups)
 
 
 def _origins(topo: list[Value], index: dict[int, int],

@@ -8,7 +8,8 @@ can travel back to any recorded moment while memory stays bounded by the history
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 from .graph import GraphSnapshot, backward_steps, forward_steps
@@ -107,3 +108,78 @@ def replay(program: Program, values: Sequence[float] | None = None, iteration: i
     nodes = tuple(index.get(id(v), -1) for _, v in ev.params)
     return Moment(program, iteration, lr, names, tuple(ev.param_values()), nodes, before, after,
                   tuple(forward_steps(before)), chain, position)
+
+
+#: What a cached moment costs, counted in nodes and chain-rule steps (each a small frozen tuple):
+#: 400,000 is some tens of MB whatever the graph, and hundreds of moments of a small one.
+CACHE_COST = 400_000
+CACHE_MOMENTS = 256
+
+
+def moment_cost(moment: Moment) -> int:
+    """The size of a moment in the units of :data:`CACHE_COST`: its two snapshots' nodes, its
+    forward steps and its multiplications."""
+    return 2 * len(moment.after.nodes) + len(moment.forward) + len(moment.chain)
+
+
+class MomentCache:
+    """The replayed moments of a run, least recently used first out, bounded both in number and
+    in size (:func:`moment_cost`), so a learner dragging the time-travel slider back over
+    iterations already seen pays no replay, while memory stays bounded whatever the graph.
+
+    A key names the moment (the window uses the program's generation and the iteration); a hit
+    must also have the same parameter values and rate, so a stale key can never show a wrong
+    moment. :meth:`clear` drops everything (a new program, a reset, a new learning rate).
+    """
+
+    def __init__(self, max_moments: int = CACHE_MOMENTS, max_cost: int = CACHE_COST) -> None:
+        self.max_moments = max_moments
+        self.max_cost = max_cost
+        self.cost = 0
+        self.hits = 0
+        self.misses = 0
+        self._moments: OrderedDict[Hashable, Moment] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._moments)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._moments
+
+    def clear(self) -> None:
+        self._moments.clear()
+        self.cost = 0
+
+    def get(self, key: Hashable, values: Sequence[float], lr: float) -> Moment | None:
+        """The cached moment of ``key`` at ``values`` and ``lr`` (most recently used now)."""
+        m = self._moments.get(key)
+        if m is None or m.values != tuple(values) or m.lr != lr:
+            return None
+        self._moments.move_to_end(key)
+        return m
+
+    def put(self, key: Hashable, moment: Moment) -> None:
+        """Keep ``moment`` (whole: its position is set by the caller with :meth:`Moment.at`)."""
+        old = self._moments.pop(key, None)
+        if old is not None:
+            self.cost -= moment_cost(old)
+        cost = moment_cost(moment)
+        if cost > self.max_cost:
+            return  # a graph too big to keep one moment of: every visit replays it
+        self._moments[key] = moment
+        self.cost += cost
+        while len(self._moments) > self.max_moments or self.cost > self.max_cost:
+            _, dropped = self._moments.popitem(last=False)
+            self.cost -= moment_cost(dropped)
+
+    def replay(self, key: Hashable, program: Program, values: Sequence[float], iteration: int,
+               lr: float) -> Moment:
+        """The whole moment of ``key``: from the cache, else replayed and kept."""
+        m = self.get(key, values, lr)
+        if m is not None:
+            self.hits += 1
+            return m
+        self.misses += 1
+        m = replay(program, values, iteration, lr)
+        self.put(key, m)
+        return m

@@ -23,11 +23,11 @@ from .graph import GraphSnapshot, backward_steps, forward_steps, format_number
 from .language import Evaluation, Program, ProgramError, ProgramOverflow, evaluate
 from .records import (ChainRuleStep, ForwardStep, IterationRecord, RecordBatch, iteration_record,
                       param_state)
+from .defaults import (CONVERGED, DEFAULT_LR, DEFAULT_STEPS, DEFAULT_TOL, DIVERGED, ERROR,  # noqa: F401
+                       MAX_STEPS, RUNNING)
 from .tape import REPLAY_ERRORS, Tape, compile_program
 from .value import DomainError
 
-RUNNING, CONVERGED, DIVERGED, MAX_STEPS, ERROR = "running", "converged", "diverged", "max_steps", "error"
-DEFAULT_LR, DEFAULT_STEPS, DEFAULT_TOL = 0.1, 100, 1e-6
 DIVERGENCE_FACTOR = 1e6
 COMPILE_AFTER = 3
 _INF = math.inf

@@ -7,6 +7,7 @@ is computed by the engine and set on them by :mod:`.scene`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath,
@@ -15,6 +16,16 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphi
 
 # highlight roles
 NONE, COMPUTING, UPSTREAM, RECEIVING, SELECTED = "", "computing", "upstream", "receiving", "selected"
+
+#: Levels of detail (scene-to-device scale, as ``levelOfDetailFromTransform`` gives it): below
+#: TEXT_DETAIL a box's text is too small to read and is not drawn, nor an edge's label below
+#: LABEL_DETAIL; below SHAPE_DETAIL a box is a plain rectangle and an edge has no arrowhead.
+TEXT_DETAIL, LABEL_DETAIL, SHAPE_DETAIL = 0.4, 0.45, 0.2
+
+
+def detail(painter: QPainter) -> float:
+    """How many device pixels a scene unit covers where ``painter`` draws now."""
+    return QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,7 @@ class Theme:
                 SELECTED: self.upstream}.get(role)
 
 
+@lru_cache(maxsize=64)
 def _font(size: float, bold: bool = False, mono: bool = False) -> QFont:
     """``size`` in points at 96 dpi, set in pixels: a scene unit is a pixel on every device, so the
     text keeps its size relative to the boxes on a screen, a 300-dpi PDF or an SVG."""
@@ -75,6 +87,8 @@ class _NodeItem(QGraphicsItem):
         self.role = NONE
         self.setAcceptHoverEvents(True)
         self.setZValue(2)
+        # drawn once per zoom level into a pixmap: panning a big graph blits instead of repainting
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def set_role(self, role: str) -> None:
         if role != self.role:
@@ -90,6 +104,8 @@ class _NodeItem(QGraphicsItem):
 
 class ValueBox(_NodeItem):
     """A value node: its name, its value and its gradient, with a stripe for its kind."""
+
+    name_room = 0.0  # room kept free at the right of the name (a group's ⊞)
 
     def __init__(self, rect: QRectF, theme: Theme, kind: str) -> None:
         super().__init__(rect, theme)
@@ -107,15 +123,28 @@ class ValueBox(_NodeItem):
               widget: QWidget | None = None) -> None:
         t = self.theme
         r = self._rect
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        lod = detail(painter)
         role_color = t.role_color(self.role)
         border = role_color if role_color is not None else t.edge
-        painter.setPen(QPen(border, 3.0 if role_color is not None else 1.2))
         fill = QColor(t.box)
         if role_color is not None:
             fill = _blend(t.box, role_color, 0.14)
+        if lod < SHAPE_DETAIL:  # a dot on the overview: its colour says its kind or its role
+            painter.fillRect(r, role_color if role_color is not None else t.kind_color(self.kind))
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint_frame(painter, border, fill, role_color is not None)
+        if lod < TEXT_DETAIL:
+            return
+        self._paint_texts(painter)
+
+    def _paint_frame(self, painter: QPainter, border: QColor, fill: QColor, lit: bool) -> None:
+        painter.setPen(QPen(border, 3.0 if lit else 1.2))
         painter.setBrush(QBrush(fill))
-        painter.drawRoundedRect(r, 7, 7)
+        painter.drawRoundedRect(self._rect, 7, 7)
+
+    def _paint_texts(self, painter: QPainter) -> None:
+        t, r = self.theme, self._rect
         # the kind stripe on the left
         stripe = QRectF(r.left() + 1.5, r.top() + 6, 5, r.height() - 12)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -126,8 +155,9 @@ class ValueBox(_NodeItem):
         w = r.width() - 16
         painter.setPen(t.text)
         painter.setFont(_font(10.5, bold=True))
-        painter.drawText(QRectF(x, r.top() + 3, w, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         _elide(self.name, _font(10.5, True), w))
+        room = w - self.name_room
+        painter.drawText(QRectF(x, r.top() + 3, room, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         _elide(self.name, _font(10.5, True), room))
         painter.setFont(_font(9, mono=True))
         painter.drawText(QRectF(x, r.top() + 21, w, 16), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          _elide(self.value_text, _font(9, mono=True), w))
@@ -136,21 +166,73 @@ class ValueBox(_NodeItem):
                          _elide(self.grad_text, _font(9, mono=True), w))
 
 
-class OpCircle(_NodeItem):
-    """An operation: ×, +, x², exp, tanh … in a circle."""
+class GroupBox(ValueBox):
+    """A collapsed group: a stack of boxes, named as the program names the piece
+    (``hidden[2][4]``, ``sum(w1[0]·xs[1])``), with its result's value and gradient. A
+    double-click (or Enter when it is selected) opens it in place."""
 
-    def __init__(self, rect: QRectF, theme: Theme, symbol: str) -> None:
+    def __init__(self, rect: QRectF, theme: Theme, group: int, kind: str = "group") -> None:
+        super().__init__(rect, theme, kind)
+        self.group = group
+        self.name_room = 18.0
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-4, -4, 9, 9)
+
+    def _paint_frame(self, painter: QPainter, border: QColor, fill: QColor, lit: bool) -> None:
+        t, r = self.theme, self._rect
+        # the boxes folded inside, peeking out below and to the right
+        painter.setPen(QPen(t.op, 1.2))
+        painter.setBrush(QBrush(_blend(t.box, t.op, 0.10)))
+        painter.drawRoundedRect(r.translated(5, 5), 7, 7)
+        selected = self.isSelected() and not lit
+        painter.setPen(QPen(t.upstream if selected else (border if lit else t.op),
+                            3.0 if lit or selected else 1.6))
+        painter.setBrush(QBrush(fill if lit else _blend(t.box, t.op, 0.05)))
+        painter.drawRoundedRect(r, 7, 7)
+        # a ⊞ at the top right: there is more inside
+        s = 11.0
+        sign = QRectF(r.right() - s - 6, r.top() + 6, s, s)
+        painter.setPen(QPen(t.op, 1.3))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(sign)
+        c = sign.center()
+        painter.drawLine(QPointF(sign.left() + 2.5, c.y()), QPointF(sign.right() - 2.5, c.y()))
+        painter.drawLine(QPointF(c.x(), sign.top() + 2.5), QPointF(c.x(), sign.bottom() - 2.5))
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        scene = self.scene()
+        if scene is not None and hasattr(scene, "open_group"):
+            scene.open_group(self.group)
+        event.accept()
+
+
+class OpCircle(_NodeItem):
+    """An operation: ×, +, x², exp, tanh … in a circle; a collapsed group's is dashed."""
+
+    def __init__(self, rect: QRectF, theme: Theme, symbol: str, grouped: bool = False) -> None:
         super().__init__(rect, theme)
         self.symbol = symbol
+        self.grouped = grouped
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         t = self.theme
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         role_color = t.role_color(self.role)
-        painter.setPen(QPen(role_color or t.op, 3.0 if role_color else 1.6))
+        lod = detail(painter)
+        if lod < SHAPE_DETAIL:
+            painter.fillRect(self._rect, role_color or t.op)
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(role_color or t.op, 3.0 if role_color else 1.6)
+        if self.grouped and not role_color:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
         painter.setBrush(_blend(t.box, role_color or t.op, 0.16))
         painter.drawEllipse(self._rect)
+        if lod < TEXT_DETAIL:
+            return
         painter.setPen(t.text)
         size = 12 if len(self.symbol) <= 2 else 8.5 if len(self.symbol) <= 4 else 7
         painter.setFont(_font(size, bold=True))
@@ -195,7 +277,7 @@ class Edge(QGraphicsItem):
         a, b = self.points[-2], self.points[-1]
         t = self.label_at
         mid = QPointF(a.x() + (b.x() - a.x()) * t, a.y() + (b.y() - a.y()) * t)
-        fm = QFontMetricsF(_font(8.5, mono=True))
+        fm = _metrics(_font(8.5, mono=True))
         w = fm.horizontalAdvance(self.label) + 8
         return QRectF(mid.x() - w / 2, mid.y() - 9, w, 16)
 
@@ -214,9 +296,14 @@ class Edge(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         t = self.theme
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        lod = detail(painter)
         color = t.role_color(self.role) or t.edge
         width = 3.2 if self.role else 1.3
+        if lod < SHAPE_DETAIL and not self.role:  # the overview: a hairline, no arrowhead
+            painter.setPen(QPen(color, 0))
+            painter.drawPolyline(QPolygonF(self.points))
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
                             Qt.PenJoinStyle.RoundJoin))
         painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -233,7 +320,7 @@ class Edge(QGraphicsItem):
         painter.setBrush(color)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.drawPolygon(QPolygonF([tip, left, right]))
-        if self.label:
+        if self.label and lod >= LABEL_DETAIL:
             r = self._label_rect()
             painter.setBrush(t.background)
             painter.setPen(QPen(color, 1.0 if not self.role else 2.0))
@@ -293,5 +380,83 @@ def _blend(a: QColor, b: QColor, t: float) -> QColor:
                   round(a.blue() * (1 - t) + b.blue() * t))
 
 
+_METRICS: dict[str, QFontMetricsF] = {}
+_ELIDED: dict[tuple[str, str, float], str] = {}
+
+
+def _metrics(font: QFont) -> QFontMetricsF:
+    key = font.key()
+    metrics = _METRICS.get(key)
+    if metrics is None:
+        metrics = _METRICS[key] = QFontMetricsF(font)
+    return metrics
+
+
 def _elide(text: str, font: QFont, width: float) -> str:
-    return QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, width)
+    """``text`` cut to ``width`` with an ellipsis; remembered (a big graph repaints thousands)."""
+    key = (text, font.key(), width)
+    done = _ELIDED.get(key)
+    if done is None:
+        metrics = _metrics(font)
+        if len(_ELIDED) > 50_000:
+            _ELIDED.clear()
+        done = _ELIDED[key] = metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+    return done
+
+
+class Overview(QGraphicsItem):
+    """A big graph seen whole: every edge in one path and the boxes as rectangles in a few
+    batches by colour, drawn in a handful of calls instead of one per item (tens of thousands
+    on a 5,000-node graph). What the current step lights is drawn on top."""
+
+    def __init__(self, theme: Theme) -> None:
+        super().__init__()
+        self.theme = theme
+        self.edges = QPainterPath()
+        self.rects: dict[str, list[QRectF]] = {}  # colour name → boxes and circles
+        self.lit: list[tuple[str, object]] = []  # (role, QRectF or QPainterPath)
+        self._bounds = QRectF()
+        self.setZValue(1)
+
+    def set_contents(self, edges: QPainterPath, rects: dict[str, list[QRectF]]) -> None:
+        self.prepareGeometryChange()
+        self.edges, self.rects = edges, rects
+        bounds = edges.boundingRect()
+        for group in rects.values():
+            for r in group:
+                bounds = bounds.united(r)
+        self._bounds = bounds.adjusted(-4, -4, 4, 4)
+        self.update()
+
+    def set_lit(self, lit: list[tuple[str, object]]) -> None:
+        self.lit = lit
+        if self.isVisible():
+            self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        t = self.theme
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        pen = QPen(t.edge, 0)  # a hairline at any zoom
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.edges)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for colour, rects in self.rects.items():
+            painter.setBrush(QColor(colour))
+            painter.drawRects(rects)
+        for role, shape in self.lit:
+            color = t.role_color(role) or t.upstream
+            if isinstance(shape, QPainterPath):
+                lit_pen = QPen(color, 3.0)
+                lit_pen.setCosmetic(True)
+                painter.setPen(lit_pen)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawPath(shape)
+            else:
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(color)
+                painter.drawRect(shape.adjusted(-20, -20, 20, 20))  # seen from far away

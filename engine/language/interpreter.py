@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import explain
-from ..graph import INPUT, PARAM, GraphSnapshot, snapshot, snapshot_like
+from ..graph import ELEMENT, INPUT, LIST, PARAM, SUM, GraphSnapshot, snapshot, snapshot_like
 from ..value import DomainError, Value, topological_order
 from .errors import ProgramError, ProgramOverflow
 from .parser import (FUNCTIONS, MAX_LIST_LENGTH, MAX_OPERATIONS, Program, error_at, position,
@@ -34,8 +34,7 @@ class Evaluation:
     kinds: dict[int, str] = field(repr=False)
     #: what a plain run cannot afford to note for every node, filled in by the first snapshot:
     #: ``sum(...)`` names by ``id`` of the node, and where each computed node comes from
-    _names: tuple[dict[int, str], dict[int, tuple[int, int]]] | None = field(default=None,
-                                                                              repr=False)
+    _names: tuple | None = field(default=None, repr=False)
     #: every top-level name and what it holds at the end of the pass (the data view reads it)
     env: dict[str, object] = field(default_factory=dict, repr=False)
 
@@ -72,15 +71,17 @@ def evaluate(program: Program, param_values: Sequence[float] | None = None) -> E
     return ev
 
 
-def _program_names(ev: Evaluation) -> tuple[dict[int, str], dict[int, tuple[int, int]]]:
-    """The names of ``ev``'s sums and the origin of each of its nodes, from a second pass that
-    notes them (the graph has the same shape at the same parameters: nodes match by position)."""
+def _program_names(ev: Evaluation) -> tuple:
+    """The names of ``ev``'s sums, the origin of each of its nodes and the groups the program
+    made them in, from a second pass that notes them (the graph has the same shape at the same
+    parameters: nodes match by position)."""
     run = _Recorder(ev.program, ev.param_values())
     twin = run.run()
     mine, theirs = topological_order(ev.loss), topological_order(twin.loss)
     if len(mine) != len(theirs):
-        return {}, {}
-    hints = sum_hints(run.sums, run.places)
+        return {}, {}, None
+    texts: list[str] = []
+    hints = sum_hints(run.sums, run.places, texts)
     source = ev.program.source
     where: dict[int, tuple[int, int]] = {}  # one position per expression, however many nodes
     names, origins = {}, {}
@@ -92,7 +93,12 @@ def _program_names(ev: Evaluation) -> tuple[dict[int, str], dict[int, tuple[int,
             if id(node) not in where:
                 where[id(node)] = position(source, node)[:2]
             origins[id(a)] = where[id(node)]
-    return names, origins
+    member = {}
+    for a, b in zip(mine, theirs):
+        g = run.owner.get(id(b), -1)
+        if g >= 0:
+            member[id(a)] = g
+    return names, origins, (run.group_specs(texts), member)
 
 
 class _Interpreter:
@@ -121,7 +127,7 @@ class _Interpreter:
         last = None
         for stmt in self.program.tree.body:
             assert isinstance(stmt, ast.Assign)
-            value = self.eval(stmt.value, self.env)
+            value = self._statement(stmt)
             self.assign(stmt.targets[0], value, self.env, label=True)
             last = stmt.targets[0]
         loss = self.env[self.program.loss_name]
@@ -138,6 +144,9 @@ class _Interpreter:
                           self.kinds, env=self.env)
 
     # --- statements -----------------------------------------------------------------------------
+    def _statement(self, stmt: ast.Assign) -> object:
+        return self.eval(stmt.value, self.env)
+
     def assign(self, target: ast.expr, value: object, env: dict, label: bool) -> None:
         if isinstance(target, ast.Name):
             if label:
@@ -305,6 +314,10 @@ class _Interpreter:
 
     eval_GeneratorExp = eval_ListComp
 
+    def _element(self, node: ast.ListComp, env: dict) -> object:
+        """One element of a comprehension."""
+        return self.eval(node.elt, env)
+
     def _comprehend(self, node, generators, env: dict, out: list) -> None:
         gen, rest = generators[0], generators[1:]
         items = self.eval(gen.iter, env)
@@ -317,7 +330,7 @@ class _Interpreter:
                 self._comprehend(node, rest, env, out)
             else:
                 self.count(node)
-                out.append(self.eval(node.elt, env))
+                out.append(self._element(node, env))
             if len(out) > MAX_LIST_LENGTH:
                 raise self.fail(node, f"lists may hold at most {MAX_LIST_LENGTH:,} elements")
 
@@ -428,11 +441,101 @@ class _Recorder(_Interpreter):
         self.sums: list[tuple[ast.Call, dict, list]] = []
         self._free: dict[int, tuple[str, ...]] = {}
         self._env: dict = {}
+        # the groups (see engine.groups): [kind, parent, what it made, index into sums], and the
+        # group each node was made in directly, by id (-1: none); the nodes are kept alive so
+        # that an id is never reused by another node
+        self.groups: list[list] = []
+        self.owner: dict[int, int] = {}
+        self._open: list[int] = []
+        self._kept: list[Value] = []
 
     def _made(self, node: ast.AST, value: object) -> object:
         if isinstance(value, Value) and id(value) not in self.origins:
             self.origins[id(value)] = node
+        self._own(value)
         return value
+
+    def _own(self, value: object) -> None:
+        """``value`` and the inputs made with it (a constant, the ``-y`` of ``z - y``, the running
+        totals of a sum) belong to the innermost group open now, unless they belong somewhere."""
+        if not isinstance(value, Value) or id(value) in self.owner:
+            return
+        group = self._open[-1] if self._open else -1
+        stack = [value]
+        while stack:
+            v = stack.pop()
+            if id(v) in self.owner:
+                continue
+            self.owner[id(v)] = group
+            self._kept.append(v)
+            stack.extend(c for c in v._children if id(c) not in self.owner)
+
+    def _begin(self, kind: str) -> list:
+        group = [kind, self._open[-1] if self._open else -1, None, -1]
+        self._open.append(len(self.groups))
+        self.groups.append(group)
+        return group
+
+    def label(self, name: str, value: object) -> object:
+        value = super().label(name, value)
+        self._own(value)  # a named input is made by its statement, outside every group
+        return value
+
+    def _statement(self, stmt: ast.Assign) -> object:
+        target = stmt.targets[0]
+        if not (isinstance(target, ast.Name) and isinstance(stmt.value, (ast.List, ast.ListComp))):
+            return super()._statement(stmt)
+        group = self._begin(LIST)  # a named list: a layer, a list of weights
+        try:
+            group[2] = value = super()._statement(stmt)
+            for item in value if isinstance(value, list) else ():
+                self._own(item)
+        finally:
+            self._open.pop()
+        return value
+
+    def eval_List(self, node: ast.List, env: dict) -> list:
+        if not self._open or self.groups[self._open[-1]][0] != LIST:
+            return super().eval_List(node, env)
+        group = self._begin(LIST)  # a row inside a named list
+        try:
+            group[2] = value = super().eval_List(node, env)
+            for item in value:
+                self._own(item)
+        finally:
+            self._open.pop()
+        return value
+
+    def _element(self, node: ast.ListComp, env: dict) -> object:
+        group = self._begin(ELEMENT)
+        try:
+            group[2] = value = super()._element(node, env)
+            self._own(value)
+        finally:
+            self._open.pop()
+        return value
+
+    def group_specs(self, texts: list[str]) -> list[tuple[str, str, str, int]]:
+        """Each group's (kind, name, text, parent), named once the program has run (a list's
+        element is labelled by its statement): ``hidden[2][4]``, ``w1``, ``sum(w1[0]·xs[1])``."""
+        specs = []
+        for kind, parent, value, sum_index in self.groups:
+            place = ""
+            if isinstance(value, Value):
+                place = value.label
+            elif isinstance(value, list):
+                place = self.places.get(id(value), "")
+            if kind == SUM:
+                text = texts[sum_index] if 0 <= sum_index < len(texts) else "sum(...)"
+                name = text if not place else f"{place} = {text}"
+            elif kind == LIST:
+                text = f"the list {place}" if place else "a list"
+                name = place or "list"
+            else:
+                text = f"element {place}" if place else "an element of a list comprehension"
+                name = place  # "": named after its result by the snapshot
+            specs.append((kind, name, text, parent))
+        return specs
 
     def eval_UnaryOp(self, node: ast.UnaryOp, env: dict) -> object:
         return self._made(node, super().eval_UnaryOp(node, env))
@@ -441,8 +544,16 @@ class _Recorder(_Interpreter):
         return self._made(node, super().eval_BinOp(node, env))
 
     def eval_Call(self, node: ast.Call, env: dict) -> object:
-        self._env = env
-        return self._made(node, super().eval_Call(node, env))
+        if node.func.id != "sum":
+            self._env = env
+            return self._made(node, super().eval_Call(node, env))
+        group = self._begin(SUM)  # the sum and the terms made in its argument
+        try:
+            self._env = env
+            group[2] = value = self._made(node, super().eval_Call(node, env))
+        finally:
+            self._open.pop()
+        return value
 
     def call_sum(self, node: ast.Call, args: list) -> object:
         env = self._env  # the names the sum reads, as its call saw them
@@ -453,6 +564,8 @@ class _Recorder(_Interpreter):
             if free is None:
                 free = self._free[id(node)] = _free_names(node)
             self.sums.append((node, {k: env[k] for k in free if k in env}, partials))
+            if self._open and self.groups[self._open[-1]][0] == SUM:
+                self.groups[self._open[-1]][3] = len(self.sums) - 1
         return total
 
 
@@ -488,10 +601,11 @@ class _Places(ast.NodeTransformer):
         return node
 
 
-def sum_hints(sums: list, places: dict[int, str]) -> dict[int, str]:
+def sum_hints(sums: list, places: dict[int, str], texts: list[str] | None = None) -> dict[int, str]:
     """``sum(...)`` of what it adds, for each sum's node and its running totals: the program's
     own text with the lists it loops over named by their places
-    (``sum(wi·xi for wi, xi in zip(w1[2], xs[1]))``); a running total adds ``(terms 1–k)``."""
+    (``sum(wi·xi for wi, xi in zip(w1[2], xs[1]))``); a running total adds ``(terms 1–k)``.
+    ``texts``, if given, receives each sum's text in order."""
     hints: dict[int, str] = {}
     templates: dict[int, str | None] = {}
     for node, env, partials in sums:
@@ -502,6 +616,8 @@ def sum_hints(sums: list, places: dict[int, str]) -> dict[int, str]:
             text = explain.source_text(_compact(_Places(env, places).visit(copy.deepcopy(node))))
         else:
             text = _IDENTIFIER.sub(lambda m: _stands_for(m.group(), env, places), template)  # noqa: B023 (used at once)
+        if texts is not None:
+            texts.append(text)
         n = len(partials) + 1
         for k, partial in enumerate(partials, start=2):
             if isinstance(partial, Value) and not partial.label and id(partial) not in hints:

@@ -56,6 +56,7 @@ def test_canvas_boxes_carry_the_programs_names(qapp):
     m = replay(preset("network").program())
     scene = GraphScene()
     scene.show_graph(m.after)
+    scene.expand_all()  # the network opens grouped (tests/gui/test_canvas_groups.py): every node
     assert [scene.box_texts(n.id)[0] for n in m.after.nodes] == [n.name for n in m.after.nodes]
     neuron = m.after.node_named("hidden[2][4]").id
     assert "line 10, column 12" in scene.ops[neuron].toolTip()

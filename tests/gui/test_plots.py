@@ -160,6 +160,31 @@ def test_history_rejects_iterations_going_backwards() -> None:
 
 def test_history_default_cap() -> None:
     assert History().cap == DEFAULT_CAP == 200_000
+    assert History(["w"]).cap == DEFAULT_CAP  # the tutorial's loss: the budget is not the limit
+
+
+def test_a_wide_programs_history_is_bounded_in_bytes_not_only_in_iterations() -> None:
+    from autodiff_gui.history import DEFAULT_BUDGET, MIN_POINTS
+    from engine.records import RecordBatch
+
+    names = [f"w{j}" for j in range(25)]  # the XOR network's parameter count
+    history = History(names)
+    assert MIN_POINTS < history.cap < DEFAULT_CAP
+    k, p = 20_000, len(names)
+    total = 0
+    while total < 10 * history.cap:  # a long run, sent by column as the engine does
+        its = tuple(range(total, total + k))
+        history.extend(RecordBatch(tuple(names), its, (0.1,) * k, tuple(float(i) for i in its),
+                                   (0.5,) * (k * p), (0.25,) * (k * p), ("running",) * k))
+        total += k
+    assert history.decimated and len(history) <= history.cap
+    assert history.cap * (8 + 8 + 8 + 2 + 16 * p) <= DEFAULT_BUDGET
+    arrays = history.arrays(copy=False)
+    assert arrays.values.shape == (len(history), p)
+    assert arrays.iterations[0] == 0 and arrays.iterations[-1] == total - 1  # both ends exactly
+    # a very wide program keeps at least MIN_POINTS, and an explicit cap still wins
+    assert History([f"p{j}" for j in range(5000)]).cap == MIN_POINTS
+    assert History(names, cap=100).cap == 100
 
 
 @pytest.mark.parametrize("cap", [2, 3, 10, 1000])

@@ -191,6 +191,7 @@ def test_a_big_graph_is_laid_out_off_the_gui_thread_and_the_newest_program_wins(
     the canvas meanwhile, and a program loaded before that layout ends replaces it."""
     from autodiff_gui.presenter import BACKGROUND_LAYOUT_NODES
     big = "ws = [Value(0.1) for i in range(400)]\nL = sum([w*w for w in ws])\n"
+    window.scene.grouping = False  # grouped, this graph is two boxes (tests/gui/test_canvas_groups.py)
     with qtbot.waitSignal(window.presenter.layout.busyChanged, timeout=5000,
                           check_params_cb=lambda busy: busy):
         window.editor.set_source(big, "big")
