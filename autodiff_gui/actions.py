@@ -57,6 +57,9 @@ def build_actions(w: MainWindow) -> None:
     w.save_action = _action(w, "&Save", c.save_file, std.Save, "Save the program")
     w.save_as_action = _action(w, "Save &As…", c.save_file_as, std.SaveAs)
     w.quit_action = _action(w, "&Quit", w.close, "Ctrl+Q", "Quit Autodiff GUI")
+    w.import_data_action = _action(w, "&Import data…", c.import_data_dialog, None,
+                                   "Write a CSV file (a header row, numeric columns, the target "
+                                   "last) into the program as its data")
     w.export_action = _action(w, "&Export snapshot…", c.export_snapshot_dialog, "Ctrl+E",
                               "Save what the canvas shows as PNG, SVG, PDF, Mermaid, DOT or JSON")
     w.copy_action = _action(w, "&Copy snapshot", c.copy_snapshot, "Ctrl+Shift+C",
@@ -65,6 +68,8 @@ def build_actions(w: MainWindow) -> None:
                               "Save every iteration or multiplication as numbered frames and a GIF")
     w.export_plot_action = _action(w, "Export &loss plot…", c.export_plot_dialog, None,
                                    "Save the loss and parameter plots as PNG or SVG")
+    w.export_data_action = _action(w, "Export &data view…", c.export_data_view_dialog, None,
+                                   "Save the Data panel (the data and the model) as PNG or SVG")
     w.export_script_action = _action(w, "Export as &Python script…", c.export_script_dialog, None,
                                      "The program, the tutorial's Value class and its training "
                                      "loop in one script that runs with a bare python3")
@@ -105,9 +110,10 @@ def build_actions(w: MainWindow) -> None:
     file_menu = menu.addMenu("&File")
     file_menu.addActions([w.open_action, w.save_action, w.save_as_action])
     w.recent_menu = file_menu.addMenu("Open &Recent")
+    file_menu.addAction(w.import_data_action)
     file_menu.addSeparator()
     file_menu.addActions([w.export_action, w.copy_action, w.record_action, w.export_plot_action,
-                          w.export_csv_action, w.export_script_action])
+                          w.export_data_action, w.export_csv_action, w.export_script_action])
     file_menu.addSeparator()
     file_menu.addAction(w.quit_action)
     run_menu = menu.addMenu("&Run")

@@ -329,6 +329,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                    "no iterations run (--steps 0): the parameters are the program's")
     else:
         message = result.message
+    from engine.dataview import data_view  # on first use, as the trainer is
+    view = data_view(program)
+    accuracy = view.accuracy(trainer.values) if view is not None else None
     result_text = None
     if result_line is not None and result.status in (MAX_STEPS, "converged"):
         result_text = result_line.render(_result_values(program, trainer.values), program.name)
@@ -351,6 +354,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                            f"{kept.cap:,} steps one iteration in {kept.stride:,} is kept, and the last")
         if result_text is not None:
             out["result"] = result_text
+        if accuracy is not None:
+            out["accuracy"] = accuracy  # the share of data points on their side of the boundary
         print(json.dumps(out, indent=2, allow_nan=False))
     else:
         print(message)
@@ -363,6 +368,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 print(f"  {item}")
         if result_text is not None:
             print(f"Result: {result_text}")
+        if accuracy is not None:
+            print(view.accuracy_line(trainer.values))
     if result.status == ERROR:
         print(_training_error(program, trainer), file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -382,6 +389,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise UserError(f"cannot write {args.output}: it is a folder")
     program = load_program(args.program)
+    if args.data:
+        return _export_data(program, out, args)
     if suffix in takehome.SUFFIXES:
         return _export_takehome(program, out, args)
     if args.backend != takehome.TUTORIAL:
@@ -485,6 +494,46 @@ def _export_image(program: Program, out: Path, steps: int, lr: float, args: argp
     return EXIT_OK
 
 
+def _export_data(program: Program, out: Path, args: argparse.Namespace) -> int:
+    """``--data``: the Data panel (the points and the model) as PNG or SVG, after the program's
+    suggested steps (or ``--steps``), drawn offscreen when there is no display."""
+    if out.suffix.lower() not in (".png", ".svg"):
+        raise UserError(f"--data draws an image: write {out.stem}.png or {out.stem}.svg, not "
+                        f"{out.name}")
+    from engine.dataview import data_view
+    if data_view(program) is None:
+        raise UserError(f"{program.name} names no data to draw: add data=xs,ys to its "
+                        f"`# autodiff:` line and a line `def predict(x): return ...`")
+    lr, steps = _settings(program, argparse.Namespace(lr=args.lr, steps=args.steps))
+    trainer = Trainer(program, lr=lr)
+    result = trainer.run(steps)
+    if result.status == ERROR:
+        print(f"{_training_error(program, trainer)}; nothing written to {out}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from .plots.data import DataPanel
+
+    app = QApplication.instance() or QApplication(["autodiff"])  # noqa: F841 (must stay alive)
+    panel = DataPanel()
+    panel.resize(args.width or 640, round((args.width or 640) * 0.75))
+    panel.set_program(program)
+    last = trainer.last_record
+    panel.set_values(trainer.values, last.iteration + 1 if last is not None else 0)
+    try:
+        panel.export(str(out))
+    except OSError as exc:
+        raise UserError(describe_os_error(out, exc)) from None
+    finally:
+        panel.deleteLater()
+    accuracy = panel.accuracy
+    print(f"wrote {out} (after {trainer.iteration} iteration{'s' if trainer.iteration != 1 else ''}"
+          + (f", accuracy {100 * accuracy:.1f}%" if accuracy is not None else "") + ")")
+    return EXIT_OK
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     items = presets()
     if not items:
@@ -524,8 +573,12 @@ def build_parser() -> argparse.ArgumentParser:
                                       "or the program as a standalone .py script or .ipynb notebook")
     p.add_argument("program", help=prog_help)
     p.add_argument("-o", "--output", required=True, help="the file to write; its extension picks the format")
-    p.add_argument("--steps", type=int, default=0, help="training steps before the snapshot (default 0); "
-                   "for .py/.ipynb, the script's step cap (default: the program's)")
+    p.add_argument("--steps", type=int, help="training steps before the snapshot (default 0); "
+                   "for .py/.ipynb, the script's step cap, and with --data the steps before the "
+                   "picture (default for both: the program's)")
+    p.add_argument("--data", action="store_true",
+                   help="draw the data view (the program's data and its model, as the Data panel "
+                        "does) as .png or .svg instead of the graph")
     p.add_argument("--lr", type=float, help="learning rate for those steps (and the script's)")
     p.add_argument("--backward-step", type=int, metavar="K",
                    help="freeze at the K-th chain-rule multiplication of the backward pass "

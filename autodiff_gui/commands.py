@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog
 
+from engine.dataimport import DataFileError, read_csv, with_data
 from engine.files import ProgramFileError, atomic_write, describe_os_error, read_program_file
 from engine.explain import format_number
 from engine.language import ProgramError, parse
@@ -219,6 +220,49 @@ class Commands(QObject):
                                               "PNG image (*.png);;SVG image (*.svg)")
         if path:
             self.export_plot(path)
+
+    def import_data(self, path: str | Path) -> bool:
+        """File → Import data…: the CSV at ``path`` written into the program as literal lists
+        (see :mod:`engine.dataimport`); a bad file is one dialog naming its line, and the
+        program is left as it was."""
+        path = Path(path)
+        try:
+            text = read_program_file(path)  # bounded: the lists must fit in a program anyway
+            table = read_csv(text, path.name)
+            source = with_data(self.w.editor.source(), table)
+        except (ProgramFileError, DataFileError) as exc:
+            self.error_dialog("Cannot import the data", str(exc))
+            return False
+        # the program's own file if it has one; else a name that is no preset's
+        name = str(self.file_path) if self.file_path is not None else f"{path.stem}-data"
+        self.w.editor.set_source(source, name)
+        rows = len(table.rows)
+        self.w.statusBar().showMessage(f"Imported {rows:,} row{'s' * (rows != 1)} of {path.name} "
+                                       f"into the program", 4000)
+        return True
+
+    def import_data_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.w, "Import data", str(self.last_dir()),
+                                              "CSV files (*.csv);;All files (*)")
+        if path:
+            self.import_data(path)
+
+    def export_data_view(self, path: str | Path) -> bool:
+        """The Data panel as PNG or SVG, as it shows the moment now."""
+        def write(p: Path) -> str:
+            if p.suffix.lower() not in (".png", ".svg"):
+                raise _lazy("ExportError")(f"{p.name}: use .png or .svg for the data view")
+            self.w.data_panel.export(str(p))
+            return f"Exported {p}"
+
+        return self._save("Cannot export the data view", Path(path), write)
+
+    def export_data_view_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.w, "Export the data view",
+                                              str(self.last_dir() / "data.png"),
+                                              "PNG image (*.png);;SVG image (*.svg)")
+        if path:
+            self.export_data_view(path)
 
     def export_script(self, path: str | Path) -> bool:
         """The program as a standalone script (or notebook, by the suffix) in the tutorial's own

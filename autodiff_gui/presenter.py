@@ -133,6 +133,7 @@ class Presenter(QObject):
             scene.show_graph(shown.graph, grads_known=False)
             if w.plots_built:  # else they are drawn when built, just after the first frame
                 w.curves.reset(self.session.history.param_names, self.session.targets())
+                w.data_panel.set_program(program)
             has_params = any(n.kind == "param" for n in shown.graph.nodes)
             hint = LOADED_HINT if has_params else "This program has no Value(...) parameter to train"
             # the card on the canvas is one line: the short form, the whole hint in the banner
@@ -240,10 +241,15 @@ class Presenter(QObject):
     def _show_readout(self, shown: Shown) -> None:
         if shown.moment is not None:
             text = explain.moment_readout(shown.moment, self._loss_name())
+            values = shown.moment.values
         elif shown.record is not None:
             text = explain.record_readout(shown.record, self._loss_name())
+            values = tuple(p.data for p in shown.record.params)
         else:
             return
+        accuracy = self.w.data_panel.accuracy_text(values) if self.w.plots_built else ""
+        if accuracy:  # a classifier's accuracy, beside its loss
+            text = f"{text}   ·   {accuracy}"
         self.w.readout.setText(text)
         self.w.readout.setToolTip(text)
 
@@ -287,6 +293,7 @@ class Presenter(QObject):
         landscape.set_path_array(arrays.values[:upto])
         landscape.set_moment(m)
         landscape.set_lr(self.session.lr if self.session.live else m.lr)
+        self.w.data_panel.set_moment(m)  # the data and the model, at the same moment
 
     # --- the plots, built after the first frame -------------------------------------------------
     def _refresh_plots(self) -> None:
@@ -310,6 +317,7 @@ class Presenter(QObject):
         # the history is shared with the Session: it holds the run, which must stay
         w.curves.reset(session.history.param_names, session.targets(), keep_history=True)
         w.curves.set_marker(None if shown.live else shown.iteration)
+        w.data_panel.set_program(session.program)
         self._push_landscape_now()
 
     def _push_landscape_now(self) -> None:

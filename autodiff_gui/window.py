@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # built after the first frame (see MainWindow.ensure_plots)
     from .panels.landscape import LandscapePanel
     from .panels.sweep import SweepPanel
     from .plots.curves import CurvesPanel
+    from .plots.data import DataPanel
 
 APP_NAME = "Autodiff GUI"
 DEFAULT_LR = 0.1
@@ -131,15 +132,17 @@ class MainWindow(QMainWindow):
         self.teach_dock.visibilityChanged.connect(
             lambda shown: shown and hasattr(self, "presenter") and self.presenter.back_in_sight())
         # The plots (pyqtgraph and numpy, half of the start-up) are built just after the first
-        # frame, which shows the editor and the canvas: until then two empty places keep their room.
-        self._plots: tuple[CurvesPanel, LandscapePanel, SweepPanel] | None = None
+        # frame, which shows the editor and the canvas: until then empty places keep their room
+        # (the loss curves, the Data panel, the landscape).
+        self._plots: tuple[CurvesPanel, LandscapePanel, SweepPanel, DataPanel] | None = None
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
-        self._plot_places = (_place(), _place())
+        self._plot_places = (_place(), _place(), _place())
         for place in self._plot_places:
             self.bottom.addWidget(place)
         self.bottom.setStretchFactor(0, 2)
         self.bottom.setStretchFactor(1, 1)
-        self.bottom.setSizes([640, 380])
+        self.bottom.setStretchFactor(2, 1)
+        self.bottom.setSizes([560, 320, 340])
 
         self.lr_control = LearningRateControl(lr)
         self.speed_control = SpeedControl(self._saved_speed)
@@ -227,10 +230,14 @@ class MainWindow(QMainWindow):
         return self.ensure_plots()[2]
 
     @property
+    def data_panel(self) -> DataPanel:
+        return self.ensure_plots()[3]
+
+    @property
     def plots_built(self) -> bool:
         return self._plots is not None
 
-    def ensure_plots(self) -> tuple[CurvesPanel, LandscapePanel, SweepPanel]:
+    def ensure_plots(self) -> tuple[CurvesPanel, LandscapePanel, SweepPanel, DataPanel]:
         """The loss and parameter plots, the landscape and the sweep, built now if they are not
         yet. The window builds them just after its first frame (they import pyqtgraph and numpy,
         which the editor and the canvas do not need); anything that asks for them earlier gets
@@ -240,12 +247,15 @@ class MainWindow(QMainWindow):
         from .panels.landscape import LandscapePanel
         from .panels.sweep import SweepPanel
         from .plots.curves import CurvesPanel
+        from .plots.data import DataPanel
 
         curves = CurvesPanel(history=self.session.history)
         landscape = LandscapePanel()
         sweep = SweepPanel()
-        self._plots = (curves, landscape, sweep)
-        for place, widget in zip((*self._plot_places, self._sweep_page), self._plots):
+        data = DataPanel()
+        self._plots = (curves, landscape, sweep, data)
+        places = (*self._plot_places, self._sweep_page)  # curves, data, landscape; the sweep tab
+        for place, widget in zip(places, (curves, data, landscape, sweep)):
             place.layout().addWidget(widget)
             widget.show()  # at once, not in the next turn (a shown place's new child waits)
         self.lr_control.lrChanged.connect(landscape.set_lr)

@@ -39,7 +39,7 @@ class Preset:
 
 
 # The order a learner meets them: the tutorial's loss first.
-_ORDER = ["three-step", "multi-path", "regression", "neuron", "network", "shared-node"]
+_ORDER = ["three-step", "multi-path", "regression", "neuron", "network", "moons", "shared-node"]
 
 
 def presets() -> list[Preset]:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from .files import atomic_write
 from .graph import format_number
+from .dataview import view_of
+from .language.model import bind
 from .language import FUNCTIONS, Program, ProgramError, evaluate
 from .language.parser import error_at, short
 from .progress import default_every
@@ -48,7 +50,7 @@ _MICROGRAD_FUNCTIONS = {"relu"}
 _SCRIPT_NAMES = {"Value", "math", "micrograd", "format_number", "report", "finished", "parameters",
                  "params", "names", "alpha", "steps", "tol", "every", "iteration", "first_loss",
                  "grads", "stopped", "error", "param", "final", "program_name", "where", "item",
-                 "sum"} | set(FUNCTIONS)
+                 "sum", "predict", "predicted_class", "correct_points"} | set(FUNCTIONS)
 # Python's built-ins the script calls (tests/engine/test_takehome.py keeps this list complete)
 _PYTHON_NAMES = {"print", "isinstance", "zip", "range", "len", "list", "tuple", "int", "float", "abs",
                  "max", "all", "iter", "set", "reversed", "ArithmeticError", "ValueError",
@@ -214,12 +216,17 @@ class _Exporter:
         params = {id(p) for _, p in self.ev.params}
         self.loss_has_param = any(id(v) in params for v in graph)
         self.depth = _longest_path(graph)
-        self.functions = sorted({n.func.id for n in ast.walk(program.tree)
+        # a classifier's script prints its accuracy as `autodiff train` does, through predict
+        self.view = view_of(bind(self.ev)) if program.model is not None else None
+        if self.view is not None and not self.view.is_classifier:
+            self.view = None
+        read = [program.tree] + ([program.model.expr] if self.view is not None else [])
+        self.functions = sorted({n.func.id for tree in read for n in ast.walk(tree)
                                  if isinstance(n, ast.Call) and n.func.id in FUNCTIONS})
         self.divides = any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div)
                            for n in ast.walk(program.tree))
         self.uses_sum = any(isinstance(n, ast.Call) and n.func.id == "sum"
-                            for n in ast.walk(program.tree))
+                            for tree in read for n in ast.walk(tree))
         self.env: dict[str, _Kind] = {}
         self.int_names: set[str] = set()
         self.forward_names: set[str] = set()
@@ -588,6 +595,11 @@ class _Exporter:
                     fields.append(f"{{{name}.data:{spec}}}" if name in values else f"{{{name}:{spec}}}")
             code += (f"if stopped.startswith(('converged', 'stopped after')):\n"
                      f"    print(f{json.dumps('Result: ' + ''.join(fields), ensure_ascii=False)})\n")
+        if self.view is not None:
+            code += _ACCURACY.format(
+                arg=self.program.model.arg, expr=ast.unparse(self.program.model.expr),
+                threshold=self.view.threshold, low=-1 if self.view.labels == "sign" else 0,
+                xs=self.program.data.inputs, ys=self.program.data.targets)
         return Part("The result", _END_MARKDOWN, code)
 
     def _cap_advice(self) -> str:
@@ -1058,6 +1070,26 @@ for iteration in range(steps):
 
     # Step 3. Weight update: w_new = w_old - alpha * dL/dw
 {update}
+'''
+
+_ACCURACY = '''\
+
+
+# the model, as the program writes it, and the share of points on their side of its boundary
+def predict({arg}):
+    return {expr}
+
+
+def predicted_class(output):
+    output = output.data if isinstance(output, Value) else output
+    if output != output:  # nan: no class at all
+        return None
+    return 1 if output > {threshold} else {low}
+
+
+correct_points = len([1 for x, y in zip({xs}, {ys}) if predicted_class(predict(x)) == y])
+print(f"accuracy: {{correct_points}}/{{len({ys})}} points on their side of the boundary "
+      f"({{100 * correct_points / len({ys}):.1f}}%)")
 '''
 
 _END = '''\

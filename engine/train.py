@@ -408,7 +408,10 @@ class Trainer:
                 self._advance(n, None, [], [], [])
         if self.status == RUNNING:
             self.status = MAX_STEPS
-            where = ", ".join(f"{n} = {format_number(v)}" for n, v in zip(self.names, self.values))
+            shown = [f"{n} = {format_number(v)}" for n, v in zip(self.names[:6], self.values)]
+            if len(self.names) > 6:  # a network's hundred parameters would fill the window
+                shown.append(f"… {len(self.names) - 6} more")
+            where = ", ".join(shown)
             self.message = f"stopped after {max_steps} iterations (the cap){': ' + where if where else ''}"
         return self.result()
 

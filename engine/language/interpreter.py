@@ -35,6 +35,8 @@ class Evaluation:
     #: what a plain run cannot afford to note for every node, filled in by the first snapshot:
     #: ``sum(...)`` names by ``id`` of the node, and where each computed node comes from
     _names: tuple | None = field(default=None, repr=False)
+    #: every top-level name and what it holds at the end of the pass (the data view reads it)
+    env: dict[str, object] = field(default_factory=dict, repr=False)
 
     def snapshot(self, like: GraphSnapshot | None = None) -> GraphSnapshot:
         """The graph as plain data, every node named as the program names it (see
@@ -57,8 +59,16 @@ class Evaluation:
 
 
 def evaluate(program: Program, param_values: Sequence[float] | None = None) -> Evaluation:
-    """Build the graph of ``program``; the k-th ``Value(...)`` gets ``param_values[k]`` if given."""
-    return _Interpreter(program, param_values).run()
+    """Build the graph of ``program``; the k-th ``Value(...)`` gets ``param_values[k]`` if given.
+
+    Evaluated at its own starting values (no ``param_values``), a program with a model
+    (``def predict``) also has its data and model checked, so a mistake there is an error at
+    its line and column when the program is loaded, like any other."""
+    ev = _Interpreter(program, param_values).run()
+    if param_values is None and program.model is not None:
+        from .model import bind  # here, not at the top: model builds on this module
+        bind(ev)
+    return ev
 
 
 def _program_names(ev: Evaluation) -> tuple:
@@ -131,7 +141,7 @@ class _Interpreter:
                                f"{len(self.overrides)}", source_name=self.program.name)
         names = _unique([v.label or f"p{k}" for k, v in enumerate(self.params)])
         return Evaluation(self.program, loss, list(zip(names, self.params)), self.inputs,
-                          self.kinds)
+                          self.kinds, env=self.env)
 
     # --- statements -----------------------------------------------------------------------------
     def _statement(self, stmt: ast.Assign) -> object:

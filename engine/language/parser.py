@@ -83,6 +83,30 @@ def _plain_number(x: float) -> str:
 
 
 @dataclass(frozen=True)
+class DataNames:
+    """``data=xs,ys`` in a program's ``# autodiff:`` line: the list of inputs (numbers, or lists
+    of numbers) and the list of targets the model is fitted to, and where the setting is."""
+
+    inputs: str
+    targets: str
+    line: int
+    column: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Model:
+    """``def predict(x): return <expression>``: what the program's model predicts at one input,
+    for the data view. It is taken out of the program's statements (the loss never runs it)."""
+
+    arg: str
+    expr: ast.expr = field(repr=False, compare=False)
+    line: int
+    column: int
+    end_column: int
+
+
+@dataclass(frozen=True)
 class Program:
     source: str
     name: str  # the file path, preset name or <stdin>, used in error messages
@@ -92,6 +116,8 @@ class Program:
     description: str = ""
     settings: dict = field(default_factory=dict, compare=False)  # from "# autodiff: lr=0.01 steps=800"
     result_line: ResultLine | None = field(default=None, compare=False)  # from result="..."
+    data: DataNames | None = field(default=None, compare=False)  # from data=xs,ys
+    model: Model | None = field(default=None, compare=False)  # def predict(x): return ...
 
     def binding(self, name: str) -> Binding:
         for b in self.bindings:
@@ -128,9 +154,22 @@ def parse(source: str, name: str = "<program>") -> Program:
     loss_name = checker.check_module(tree)
     settings = _settings(source, name, frozenset(checker.assigned))
     result_line = settings.pop("result", None)
+    data = settings.pop("data", None)
+    model = checker.model
+    if model is not None:
+        tree = ast.Module(body=[s for s in tree.body if not isinstance(s, ast.FunctionDef)],
+                          type_ignores=[])
+    if model is not None and data is None:
+        raise ProgramError("predict(...) draws the model over its data: name the data in the "
+                           "`# autodiff:` line, as in data=x_train,y_train", model.line,
+                           model.column, model.end_column, source_name=name)
+    if data is not None and model is None:
+        raise ProgramError("the setting `data` needs a model to draw: add a line "
+                           "`def predict(x): return ...` giving the model's output at an input x",
+                           data.line, data.column, data.end_column, source_name=name)
     return Program(source=source, name=name, tree=tree, loss_name=loss_name,
                    bindings=tuple(_bindings(tree, source)), description=_description(source),
-                   settings=settings, result_line=result_line)
+                   settings=settings, result_line=result_line, data=data, model=model)
 
 
 def position(source: str, node: ast.AST) -> tuple[int, int, int]:
@@ -223,7 +262,7 @@ def _description(source: str) -> str:
 
 
 #: The keys a ``# autodiff:`` line may set, and what each must be.
-SETTING_KEYS = ("lr", "steps", "every", "tol", "result")
+SETTING_KEYS = ("lr", "steps", "every", "tol", "result", "data")
 _ITEM = re.compile(r"""([^\s=]*)(=("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|\S*))?""")
 _FIELD = re.compile(r"\{([^{}]*)\}|\{\{|\}\}|[{}]")
 _FIELD_SPEC = re.compile(r"\.(\d{1,2})f")
@@ -267,7 +306,7 @@ def _settings(source: str, name: str = "<program>", assigned: frozenset[str] = f
 
 
 _EXAMPLES = {"lr": "0.1", "steps": "100", "every": "10", "tol": "1e-6",
-             "result": '"w = {w:.2f}"'}
+             "result": '"w = {w:.2f}"', "data": "x_train,y_train"}
 
 
 def _setting_value(key: str, text: str, where: tuple[int, int, int], name: str,
@@ -278,6 +317,15 @@ def _setting_value(key: str, text: str, where: tuple[int, int, int], name: str,
     shown = short(text, 20)
     if key == "result":
         return _result_line(text, where, name, assigned)
+    if key == "data":
+        names = text.split(",")
+        if len(names) != 2 or not all(n.isidentifier() for n in names):
+            raise bad(f"names two lists, the inputs and the targets, as in data=x_train,y_train, "
+                      f"not {shown}")
+        for n in names:
+            if assigned and n not in assigned:
+                raise bad(f"names `{short(n)}`, which the program does not assign")
+        return DataNames(names[0], names[1], *where)
     if key in ("steps", "every"):
         if not re.fullmatch(r"\d{1,12}", text):
             raise bad(f"must be a whole number, not {shown}")
@@ -403,6 +451,7 @@ class _Checker:
         self.source = source
         self.name = name
         self.assigned: set[str] = set()  # every name a top-level statement binds
+        self.model: Model | None = None  # the program's def predict(x), if it has one
 
     def fail(self, node: ast.AST, message: str) -> ProgramError:
         return error_at(self.source, self.name, node, message)
@@ -410,6 +459,9 @@ class _Checker:
     def check_module(self, tree: ast.Module) -> str:
         loss_name = None
         for stmt in tree.body:
+            if isinstance(stmt, ast.FunctionDef):
+                self.check_predict(stmt)
+                continue
             if not isinstance(stmt, ast.Assign):
                 raise self.fail(stmt, _statement_message(stmt))
             if len(stmt.targets) != 1:
@@ -424,6 +476,46 @@ class _Checker:
             raise ProgramError("the program is empty: assign the loss last, for example "
                                "`L = (w*x - y)**2`", source_name=self.name)
         return loss_name
+
+    def check_predict(self, node: ast.FunctionDef) -> None:
+        """``def predict(x): return <one expression>``, and nothing else a ``def`` could hold."""
+        line, col, _ = position(self.source, node)
+        where = (line, col, len(_line(self.source, line)) + 1)
+        if node.name != "predict":
+            raise ProgramError(f"functions cannot be defined, but for the model of the data "
+                               f"view, `def predict(x): return ...` (not `{short(node.name)}`)",
+                               *where,
+                               source_name=self.name)
+        if self.model is not None:
+            raise ProgramError("predict is defined twice", *where, source_name=self.name)
+        if node.decorator_list:
+            raise self.fail(node.decorator_list[0], "decorators are not part of the language")
+        a = node.args
+        if (len(a.args) != 1 or a.posonlyargs or a.kwonlyargs or a.vararg or a.kwarg
+                or a.defaults or getattr(node, "type_params", None)):
+            raise ProgramError("predict takes one input, as in `def predict(x): return m*x + b`",
+                               *where, source_name=self.name)
+        if len(node.body) != 1 or not isinstance(node.body[0], ast.Return) \
+                or node.body[0].value is None:
+            bad = node.body[0] if node.body else node
+            raise self.fail(bad, "predict's body is one `return <expression>` (no other "
+                                 "statements), as in `def predict(x): return m*x + b`")
+        arg = a.args[0].arg
+        if arg in BUILTINS or arg.startswith("__"):
+            raise self.fail(a.args[0], f"`{short(arg)}` cannot name predict's input; choose "
+                                       f"another name")
+        expr = node.body[0].value
+        for sub in ast.walk(expr):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) \
+                    and sub.func.id == "predict":
+                raise self.fail(sub, "predict cannot call itself: write the model as one "
+                                     "expression of its input")
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) \
+                    and sub.func.id == "Value":
+                raise self.fail(sub, "predict reads the parameters, it does not make them: "
+                                     "create each with Value(...) on a line of its own")
+        self.check_expr(expr, 0)
+        self.model = Model(arg, expr, *where)
 
     def check_target(self, target: ast.expr) -> list[str]:
         if isinstance(target, ast.Name):
@@ -504,6 +596,9 @@ class _Checker:
                                 if node.func.attr in FUNCTIONS else
                                 "attribute access is not part of the language")
             raise self.fail(node.func, "only the language's functions can be called")
+        if node.func.id == "predict":
+            raise self.fail(node.func, "predict(...) is for the data view, not the loss: build "
+                                       "the loss from the model's own expression")
         if node.func.id not in BUILTINS:
             raise self.fail(node.func, f"`{short(node.func.id)}` is not a function of the language; "
                                        f"it knows {', '.join(BUILTINS)}")
@@ -577,7 +672,7 @@ class _Checker:
 def _statement_message(stmt: ast.stmt) -> str:
     if isinstance(stmt, (ast.Import, ast.ImportFrom)):
         return "imports are not part of the language"
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+    if isinstance(stmt, (ast.AsyncFunctionDef, ast.Lambda)):
         return "functions cannot be defined; write the loss as assignments"
     if isinstance(stmt, (ast.While, ast.For, ast.AsyncFor)):
         return "loops are not statements here; use a list comprehension inside sum(...), and " \

@@ -67,7 +67,10 @@ def test_everything_open_is_the_graph_itself(network):
     assert shown.shown_as == tuple(range(len(network.nodes)))
 
 
-@pytest.mark.parametrize("name", [p.name for p in presets() if p.name != "network"])
+BIG_PRESETS = ("network", "moons")  # hundreds or thousands of nodes: they open grouped
+
+
+@pytest.mark.parametrize("name", [p.name for p in presets() if p.name not in BIG_PRESETS])
 def test_small_presets_open_fully_expanded(name):
     graph = graph_of(name)
     shown = visible_graph(graph, default_open(graph))
@@ -165,3 +168,10 @@ def test_any_groups_open_give_a_graph_whose_boxes_hold_what_they_hide():
         assert root.data == graph.nodes[graph.root].data
 
     check()
+
+
+def test_the_moons_network_opens_grouped_within_budget():
+    graph = graph_of("moons")
+    shown = visible_graph(graph, default_open(graph))
+    assert len(graph.nodes) > 8000 and len(shown.graph.nodes) <= BUDGET
+    assert shown.graph.nodes[shown.graph.root].name == "loss"
