@@ -54,6 +54,9 @@ __all__ = [
 
 LOSS_TITLE = "Loss L per iteration"
 PARAMS_TITLE = "Parameters per iteration"
+#: More parameters than this and the legend would cover the curves: it is hidden, and the title
+#: says how many there are (the Ledger tab lists them by name).
+LEGEND_MAX = 8
 
 PLOT_LIMIT = 1e300
 """Values with a larger magnitude are not drawn: they are as good as infinite on a plot, and a
@@ -426,6 +429,10 @@ class CurvesPanel(QWidget):
                 self._param_curves[name] = curve
                 self._param_plot.addItem(curve)
             self._ghosts_last_in_legend()
+            many = len(names) > LEGEND_MAX
+            self._param_legend.setVisible(not many)
+            self._param_plot.setTitle(f"{len(names)} parameters per iteration" if many
+                                      else PARAMS_TITLE)
         self._plotted = {None: self._plotted.get(None, (np.empty(0), np.empty(0)))}
         self._plotted.update((name, (np.empty(0), np.empty(0))) for name in names)
         for name, target in self._targets.items():

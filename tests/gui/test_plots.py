@@ -648,3 +648,18 @@ def test_one_point_is_drawn_as_a_marker_and_axes_follow_a_new_run(panel, qtbot) 
                   for i in range(5)])
     settle(qtbot)
     assert panel.loss_plot().viewRange()[0][1] < 50
+
+
+def test_a_program_of_many_parameters_gets_a_count_not_a_legend_over_its_curves(panel) -> None:
+    names = [f"w[{j}]" for j in range(25)]
+    panel.reset(names, {})
+    panel.append([IterationRecord(i, 0.1, 1.0 / (i + 1), tuple(ParamState(n, 0.1 * i + j, 0.0)
+                                                              for j, n in enumerate(names)))
+                  for i in range(3)])
+    assert not panel._param_legend.isVisible()
+    assert panel.param_plot().titleLabel.text == "25 parameters per iteration"
+    assert len(panel.param_data("w[24]")[1]) == 3  # every curve is still drawn
+    panel.reset(["w"], {"w": 2.0})
+    panel.append(series([4.0, 1.0]))
+    assert panel._param_legend.isVisible()
+    assert panel.param_plot().titleLabel.text == PARAMS_TITLE
