@@ -90,7 +90,8 @@ def build_actions(w: MainWindow) -> None:
     w.collapse_action = _action(w, "&Close groups", w.scene.collapse_all, None,
                                 "Back to the boxes a big graph opens with; double-click a box "
                                 "to open it, a node inside an open group to close it")
-    w.log_action = _action(w, "&Log scale for the loss", w.curves.set_log_scale, None,
+    w.log_action = _action(w, "&Log scale for the loss",
+                           lambda on: w.curves.set_log_scale(on), None,
                            "Plot the loss on a logarithmic axis")
     w.log_action.setCheckable(True)
     w.focus_canvas_action = _action(w, "Focus the &canvas", w.view.setFocus, "Esc")

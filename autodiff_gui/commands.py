@@ -8,6 +8,7 @@ sentence in a dialog, and success into a status message. Files are always writte
 
 from __future__ import annotations
 
+import importlib
 import os
 import stat
 from collections.abc import Callable
@@ -18,18 +19,36 @@ from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog
 
 from engine.files import ProgramFileError, atomic_write, describe_os_error, read_program_file
-from engine.formats import records_to_csv
-from engine import takehome
 from engine.explain import format_number
 from engine.language import ProgramError, parse
 from engine.presets import preset
 
-from .export import ExportError, ImageOptions, render_image, write_snapshot
-from .export_dialog import RecordDialog, SnapshotDialog
-from .plots.export import export_plot
-from .recording import ITERATIONS, recording
+
+#: recording.ITERATIONS: the exporters (Qt's SVG and PDF writers, the take-home script, the
+#: recorder) are imported when a command first needs them, not while the window starts
+ITERATIONS = "iterations"
+_LAZY = {"ExportError": ".export", "ImageOptions": ".export", "render_image": ".export",
+         "write_snapshot": ".export", "RecordDialog": ".export_dialog",
+         "SnapshotDialog": ".export_dialog", "export_plot": ".plots.export",
+         "recording": ".recording", "records_to_csv": "engine.formats", "takehome": "engine.takehome"}
+
+
+def __getattr__(name: str):
+    """The exporters' names, imported on first use (and then module attributes like any)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name], __package__)
+    value = module if name == "takehome" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def _lazy(name: str):
+    return globals()[name] if name in globals() else __getattr__(name)
+
 
 if TYPE_CHECKING:
+    from .export import ImageOptions
     from .window import MainWindow
 
 MAX_RECENT = 8
@@ -48,6 +67,7 @@ class Commands(QObject):
 
     # --- the one way to write a file from the window ----------------------------------------------
     def _save(self, title: str, path: Path, write: Callable[[Path], str | None]) -> bool:
+        ExportError = _lazy("ExportError")  # noqa: N806
         """Run ``write(path)``; a failure becomes a dialog naming the file, success a status
         message (``write`` may return its own)."""
         try:
@@ -135,7 +155,10 @@ class Commands(QObject):
         return True
 
     # --- exports --------------------------------------------------------------------------------
-    def export_snapshot(self, path: str | Path, options: ImageOptions = ImageOptions()) -> bool:
+    def export_snapshot(self, path: str | Path, options: ImageOptions | None = None) -> bool:
+        if options is None:
+            options = _lazy("ImageOptions")()
+        write_snapshot = _lazy("write_snapshot")
         """Write the canvas as it is now. The scene only changes in this (the GUI) thread, so the
         picture is always of one moment, even while the engine thread runs."""
         def write(p: Path) -> str:
@@ -155,7 +178,7 @@ class Commands(QObject):
         return self.last_dir() / "graph.png"
 
     def export_snapshot_dialog(self) -> None:
-        dialog = SnapshotDialog(str(self.last_snapshot_path()), self.w)
+        dialog = _lazy("SnapshotDialog")(str(self.last_snapshot_path()), self.w)
         if dialog.exec() and dialog.path():
             self.export_snapshot(dialog.path(), dialog.options())
 
@@ -165,8 +188,8 @@ class Commands(QObject):
         rect = self.w.scene.sceneRect()
         scale = min(2.0, COPY_MAX_SIDE / max(1.0, rect.width(), rect.height()))
         try:
-            image = render_image(self.w.scene, ImageOptions(scale=scale))
-        except ExportError as exc:
+            image = _lazy("render_image")(self.w.scene, _lazy("ImageOptions")(scale=scale))
+        except _lazy("ExportError") as exc:
             self.error_dialog("Cannot copy the snapshot", str(exc))
             return
         QApplication.clipboard().setImage(image)
@@ -175,7 +198,7 @@ class Commands(QObject):
     def export_csv(self, path: str | Path) -> bool:
         def write(p: Path) -> str:
             records = self.w.records
-            atomic_write(p, records_to_csv(records))
+            atomic_write(p, _lazy("records_to_csv")(records))
             return f"Exported {len(records)} iterations to {p}"
 
         return self._save("Cannot export the run history", Path(path), write)
@@ -188,7 +211,7 @@ class Commands(QObject):
 
     def export_plot(self, path: str | Path) -> bool:
         return self._save("Cannot export the plot", Path(path),
-                          lambda p: export_plot(self.w.curves, p))
+                          lambda p: _lazy("export_plot")(self.w.curves, p))
 
     def export_plot_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self.w, "Export the plots",
@@ -203,6 +226,8 @@ class Commands(QObject):
         program = self.w.session.program
         if program is None:
             return False
+
+        takehome, ExportError = _lazy("takehome"), _lazy("ExportError")  # noqa: N806
 
         def write(p: Path) -> str:
             try:
@@ -233,7 +258,7 @@ class Commands(QObject):
                 self.w.statusBar().showMessage("A recording is already being written", 3000)
             return False
         paths: list[Path] = []
-        frames = recording(program, folder, mode, self.w.lr_control.lr(), count, gif=gif,
+        frames = _lazy("recording")(program, folder, mode, self.w.lr_control.lr(), count, gif=gif,
                            written=paths)
         progress = QProgressDialog("Writing frames…", "Cancel", 0, count, self.w)
         progress.setWindowTitle("Record a run")
@@ -270,7 +295,7 @@ class Commands(QObject):
         return True
 
     def record_dialog(self) -> None:
-        dialog = RecordDialog(str(self.last_dir() / "frames"), self.w)
+        dialog = _lazy("RecordDialog")(str(self.last_dir() / "frames"), self.w)
         if dialog.exec() and dialog.folder_row.path():
             self.record_run(dialog.folder_row.path(), dialog.mode(), dialog.count.value(),
                             dialog.gif.isChecked())
@@ -352,3 +377,4 @@ def _may_be_a_program(path: str) -> bool:
         return True
     except (OSError, ValueError):  # no access, a name too long, a NUL byte
         return False
+

@@ -244,8 +244,13 @@ class History:
         it = np.asarray(batch.iterations, dtype=np.int64)
         if (k > 1 and bool(np.any(it[1:] < it[:-1]))) or (self._n and it[0] < self._it[self._n - 1]):
             raise ValueError("iterations must not go backwards within a run; clear() to start another")
-        codes = {s: self._status_code(s) for s in set(batch.statuses)}
-        status = np.fromiter((codes[s] for s in batch.statuses), dtype=np.int16, count=k)
+        statuses = batch.statuses
+        first = statuses[0]
+        if statuses.count(first) == k:  # a run's batch: one status throughout, as a rule
+            status = np.full(k, self._status_code(first), dtype=np.int16)
+        else:
+            codes = {s: self._status_code(s) for s in set(statuses)}
+            status = np.fromiter((codes[s] for s in statuses), dtype=np.int16, count=k)
         self._ingest(it, np.asarray(batch.lrs, dtype=np.float64),
                      np.asarray(batch.losses, dtype=np.float64), status,
                      np.asarray(batch.values, dtype=np.float64).reshape(k, p),

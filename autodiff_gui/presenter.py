@@ -49,7 +49,7 @@ class Presenter(QObject):
         # panels and plots follow a fast run on their own slower beats: at once when their last
         # update is a beat old, else at the end of the beat (a leading- and trailing-edge throttle)
         self.panel_beat = Beat(self, PANEL_FRAME_MS, self.push_moment_to_panels)
-        self.plot_beat = Beat(self, PLOT_FRAME_MS, window.curves.refresh)
+        self.plot_beat = Beat(self, PLOT_FRAME_MS, self._refresh_plots)
         session.momentChanged.connect(self.show)
         session.runEnded.connect(self._on_run_ended)
         session.stateChanged.connect(self._on_state)
@@ -128,10 +128,12 @@ class Presenter(QObject):
         if shown.kind == LOADED:
             program = self.session.program
             if program is not None and program.source != self._ghosts_of:
-                w.curves.clear_ghosts()  # kept runs belong to the program they were run on
+                if w.plots_built:
+                    w.curves.clear_ghosts()  # kept runs belong to the program they were run on
                 self._ghosts_of = program.source
             scene.show_graph(shown.graph, grads_known=False)
-            w.curves.reset(self.session.history.param_names, self.session.targets())
+            if w.plots_built:  # else they are drawn when built, just after the first frame
+                w.curves.reset(self.session.history.param_names, self.session.targets())
             has_params = any(n.kind == "param" for n in shown.graph.nodes)
             hint = LOADED_HINT if has_params else "This program has no Value(...) parameter to train"
             # the card on the canvas is one line: the short form, the whole hint in the banner
@@ -146,7 +148,7 @@ class Presenter(QObject):
                          f"from its inputs, and the local gradients along the way")
         elif shown.kind in (FORWARD, SEED, CHAIN) and shown.redraw:
             scene.show_moment(shown.moment)
-            w.curves.set_marker(None)
+            self._set_marker(None)
             self._banner(f"{scene.banner.title}:  {scene.banner.text}")
         elif shown.kind == FORWARD:
             step = shown.step
@@ -168,12 +170,12 @@ class Presenter(QObject):
         elif shown.kind == TRAVEL and shown.redraw:
             m = shown.moment
             scene.show_moment(m)
-            w.curves.set_marker(m.iteration)
+            self._set_marker(m.iteration)
             self._banner(f"Travelling in time: iteration {m.iteration}, "
                          f"{position_text(m.position, len(m.forward), len(m.chain))}. "
                          f"Press Live (or Space to run on) to return.")
         elif shown.kind == LIVE:
-            w.curves.set_marker(None)
+            self._set_marker(None)
             if shown.record is not None:
                 scene.show_graph(shown.graph)
                 scene.set_banner(*explain.update_text(shown.record, self._loss_name()))
@@ -182,7 +184,12 @@ class Presenter(QObject):
             else:
                 scene.show_moment(shown.moment)
             self._banner("Back to the latest moment of the run")
-        self._show_numbers(shown, panels_now=shown.kind in (TRAVEL, LIVE) and shown.redraw)
+        # a learner dragging the iteration slider: the Learn tab and the landscape follow on their
+        # beat, as during a fast run (at once for a single move, and the last move always lands)
+        drag = shown.kind == TRAVEL and shown.iteration != self._travelled_to
+        self._travelled_to = shown.iteration if shown.kind == TRAVEL else None
+        self._show_numbers(shown, panels_now=shown.kind in (TRAVEL, LIVE) and shown.redraw
+                           and not drag)
         self._emit_shown(shown)
 
     def _show_numbers(self, shown: Shown, panels_now: bool = False) -> None:
@@ -254,16 +261,24 @@ class Presenter(QObject):
                                             shown.iteration)
 
     def push_moment_to_panels(self) -> None:
+        """The moment shown, to the Learn tab in sight and the landscape. A panel out of sight
+        (a tab not chosen, the Learn dock closed, the window minimised) is not drawn: it is
+        given the moment when it comes back (a tab change, the dock reopened, the window
+        restored)."""
+        if self.w.isMinimized():
+            return
         m = self.session.current_moment()
         if m is None:
             return
         panel = self.w.teach.currentWidget()
-        if panel is not None and hasattr(panel, "set_moment"):
+        if panel is not None and hasattr(panel, "set_moment") and not self.w.teach_dock.isHidden():
             panel.set_moment(m)
         self._push_landscape(m)
 
     def _push_landscape(self, m: Moment) -> None:
         """The loss surface with the iterates up to the moment shown (the panel thins them)."""
+        if not self.w.plots_built:
+            return  # the panel catches up when it is built
         history = self.session.history
         arrays = history.arrays(copy=False)
         upto = len(arrays.iterations)
@@ -273,6 +288,35 @@ class Presenter(QObject):
         landscape.set_path_array(arrays.values[:upto])
         landscape.set_moment(m)
         landscape.set_lr(self.session.lr if self.session.live else m.lr)
+
+    # --- the plots, built after the first frame -------------------------------------------------
+    def _refresh_plots(self) -> None:
+        if self.w.plots_built and not self.w.isMinimized():
+            self.w.curves.refresh()
+
+    def back_in_sight(self) -> None:
+        """The window was restored (or the Learn dock reopened): draw what was skipped."""
+        self._refresh_plots()
+        self.push_moment_to_panels()
+
+    def _set_marker(self, iteration: int | None) -> None:
+        if self.w.plots_built:
+            self.w.curves.set_marker(iteration)
+
+    def plots_built(self) -> None:
+        """The window has just built its plots: draw in them what the other views show."""
+        w, session, shown = self.w, self.session, self.session.shown
+        if shown is None:
+            return
+        # the history is shared with the Session: it holds the run, which must stay
+        w.curves.reset(session.history.param_names, session.targets(), keep_history=True)
+        w.curves.set_marker(None if shown.live else shown.iteration)
+        self._push_landscape_now()
+
+    def _push_landscape_now(self) -> None:
+        m = self.session.current_moment()
+        if m is not None:
+            self._push_landscape(m)
 
     # --- the run's state --------------------------------------------------------------------------
     def _on_run_ended(self, status: str, message: str) -> None:
@@ -299,6 +343,7 @@ class Presenter(QObject):
         self.w.run_action.setText("&Pause" if state.running else "&Run")
 
     _was_running = False
+    _travelled_to: int | None = None  # the iteration the last TRAVEL showed
     _ghosts_of: str | None = None  # the program whose runs the kept ghosts are
 
     def _on_failed(self, message: str) -> None:

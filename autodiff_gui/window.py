@@ -13,8 +13,9 @@ from __future__ import annotations
 import gc
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QRect, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QDockWidget, QFrame, QLabel, QMainWindow, QMessageBox, QSplitter,
@@ -29,27 +30,28 @@ from engine.replay import Moment
 from .actions import build_actions
 from .canvas.scene import GraphScene
 from .canvas.view import GraphView
-from .commands import Commands
+from .commands import ITERATIONS, Commands
 from .controls import LR_MAX, LR_MIN, CapControl, LearningRateControl, SpeedControl
 from .editor.panel import EditorPanel
-from .export import ImageOptions
 from .flow import FlowLayout, WrappingTabs
 from .panels.check import GradientCheckPanel
-from .panels.landscape import LandscapePanel
 from .panels.ledger import LedgerPanel
 from .panels.mistakes import MistakesPanel
 from .panels.quiz import QuizPanel
 from .panels.source import SourcePanel
-from .panels.sweep import SweepPanel
 from .panels.tour import TourPanel
-from .plots.curves import CurvesPanel
 from .presenter import Presenter
 from .screen_fit import HELP_TEXT, fit_window, read_setting
 from .theme import follow_palette
-from .recording import ITERATIONS
 from .session import Session
 from .timeline import Timeline
 from .worker import DEFAULT_CAP, DEFAULT_SPEED, SPEEDS, RunState
+
+if TYPE_CHECKING:  # built after the first frame (see MainWindow.ensure_plots)
+    from .export import ImageOptions
+    from .panels.landscape import LandscapePanel
+    from .panels.sweep import SweepPanel
+    from .plots.curves import CurvesPanel
 
 APP_NAME = "Autodiff GUI"
 DEFAULT_LR = 0.1
@@ -72,6 +74,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings("autodiff-gui", APP_NAME)
         self.setObjectName("MainWindow")
         self._frozen = False
+        self._closing = False
         self._dock_width = 440
         self.persist_settings = True  # False for a scripted window (--screenshot)
         self.keep_on_screen = True  # False for a scripted window: its size is the script's
@@ -99,7 +102,6 @@ class MainWindow(QMainWindow):
         self.scene = GraphScene(self.palette(), self)
         self.view = GraphView(self.scene)
         self.editor = EditorPanel()
-        self.curves = CurvesPanel(history=self.session.history)
         self.timeline = Timeline()
         self.ledger = LedgerPanel()
         self.source_panel = SourcePanel()
@@ -115,8 +117,8 @@ class MainWindow(QMainWindow):
         self.teach.addTab(self.quiz, "Quiz")
         self.teach.addTab(self.check_panel, "Check")
         self.teach.addTab(self.mistakes, "Mistakes")
-        self.sweep = SweepPanel()
-        self.teach.addTab(self.sweep, "Sweep")
+        self._sweep_page = _place()  # the sweep goes in once the plots are built
+        self.teach.addTab(self._sweep_page, "Sweep")
         for panel in (self.tour, self.quiz):
             panel.positionRequested.connect(self.travel_to_position)
         self.mistakes.presetRequested.connect(self.editor.select_preset)
@@ -126,10 +128,15 @@ class MainWindow(QMainWindow):
         self.teach_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.teach_dock)
-        self.landscape = LandscapePanel()
+        self.teach_dock.visibilityChanged.connect(
+            lambda shown: shown and hasattr(self, "presenter") and self.presenter.back_in_sight())
+        # The plots (pyqtgraph and numpy, half of the start-up) are built just after the first
+        # frame, which shows the editor and the canvas: until then two empty places keep their room.
+        self._plots: tuple[CurvesPanel, LandscapePanel, SweepPanel] | None = None
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
-        self.bottom.addWidget(self.curves)
-        self.bottom.addWidget(self.landscape)
+        self._plot_places = (_place(), _place())
+        for place in self._plot_places:
+            self.bottom.addWidget(place)
         self.bottom.setStretchFactor(0, 2)
         self.bottom.setStretchFactor(1, 1)
         self.bottom.setSizes([640, 380])
@@ -138,8 +145,6 @@ class MainWindow(QMainWindow):
         self.speed_control = SpeedControl(self._saved_speed)
         self.cap_control = CapControl(DEFAULT_CAP)
         self.lr_control.lrChanged.connect(self._on_lr)
-        self.lr_control.lrChanged.connect(self.landscape.set_lr)
-        self.sweep.lrChosen.connect(self.lr_control.set_lr)
         self.speed_control.speedChanged.connect(self.engine.speedChanged)
         self.cap_control.capChanged.connect(self.engine.capChanged)
         self.engine.speedChanged.emit(self.speed_control.speed())
@@ -208,6 +213,57 @@ class MainWindow(QMainWindow):
         self.ledger.positionRequested.connect(self.travel_to_position)
         self.teach.currentChanged.connect(lambda _: self._push_moment_to_panels())
 
+    # --- the plots, built after the first frame ------------------------------------------------
+    @property
+    def curves(self) -> CurvesPanel:
+        return self.ensure_plots()[0]
+
+    @property
+    def landscape(self) -> LandscapePanel:
+        return self.ensure_plots()[1]
+
+    @property
+    def sweep(self) -> SweepPanel:
+        return self.ensure_plots()[2]
+
+    @property
+    def plots_built(self) -> bool:
+        return self._plots is not None
+
+    def ensure_plots(self) -> tuple[CurvesPanel, LandscapePanel, SweepPanel]:
+        """The loss and parameter plots, the landscape and the sweep, built now if they are not
+        yet. The window builds them just after its first frame (they import pyqtgraph and numpy,
+        which the editor and the canvas do not need); anything that asks for them earlier gets
+        them at once. Once built they catch up with the moment shown."""
+        if self._plots is not None:
+            return self._plots
+        from .panels.landscape import LandscapePanel
+        from .panels.sweep import SweepPanel
+        from .plots.curves import CurvesPanel
+
+        curves = CurvesPanel(history=self.session.history)
+        landscape = LandscapePanel()
+        sweep = SweepPanel()
+        self._plots = (curves, landscape, sweep)
+        for place, widget in zip((*self._plot_places, self._sweep_page), self._plots):
+            place.layout().addWidget(widget)
+            widget.show()  # at once, not in the next turn (a shown place's new child waits)
+        self.lr_control.lrChanged.connect(landscape.set_lr)
+        sweep.lrChosen.connect(self.lr_control.set_lr)
+        if self.session.program is not None:
+            sweep.set_program(self.session.program)
+        presenter = getattr(self, "presenter", None)
+        if presenter is not None:
+            presenter.plots_built()
+        if self._frozen:  # as at first show: what lives as long as the window leaves the collector
+            gc.collect()
+            gc.freeze()
+        return self._plots
+
+    def _build_plots_after_first_frame(self) -> None:
+        if self._plots is None and not self._closing:
+            self.ensure_plots()
+
     # --- the state, read from the Session ------------------------------------------------------
     @property
     def program(self) -> Program | None:
@@ -253,7 +309,8 @@ class MainWindow(QMainWindow):
             self.lr_control.set_lr(program.settings["lr"])
 
     def _on_program(self, program: Program) -> None:
-        self.sweep.set_program(program)
+        if self.plots_built:
+            self.sweep.set_program(program)
         self.session.load(program)
         names = len(program.bindings)
         self.statusBar().showMessage(f"Loaded {program.name}: {names} name{'s' * (names != 1)}; "
@@ -320,7 +377,7 @@ class MainWindow(QMainWindow):
     def file_path(self) -> Path | None:
         return self.commands.file_path
 
-    def export_snapshot(self, path: str | Path, options: ImageOptions = ImageOptions()) -> bool:
+    def export_snapshot(self, path: str | Path, options: ImageOptions | None = None) -> bool:
         return self.commands.export_snapshot(path, options)
 
     def export_csv(self, path: str | Path) -> bool:
@@ -378,7 +435,15 @@ class MainWindow(QMainWindow):
             gc.collect()
             gc.freeze()
             self._frozen = True
+            # the plots are built in the event-loop turn after the canvas's first paint
+            self._first_paint = _FirstPaint(self.view.viewport(), self._build_plots_after_first_frame)
         QTimer.singleShot(0, self._focus_canvas)  # a learner's first Space runs it
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if (event.type() == QEvent.Type.WindowStateChange and not self.isMinimized()
+                and hasattr(self, "presenter")):
+            self.presenter.back_in_sight()  # the plots and panels skipped while minimised
 
     def _focus_canvas(self) -> None:
         self.activateWindow()
@@ -398,6 +463,39 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop the engine and sweep threads (the window's close does it too)."""
-        self.sweep.shutdown()
+        self._closing = True
+        if self._plots is not None:
+            self.sweep.shutdown()
         self.presenter.layout.shutdown()
         self.session.stop()
+
+
+def _place() -> QWidget:
+    """An empty place for a panel built later, of the panel's size once it is in."""
+    place = QWidget()
+    QVBoxLayout(place).setContentsMargins(0, 0, 0, 0)
+    return place
+
+
+class _FirstPaint(QObject):
+    """Calls ``action`` in the event-loop turn after ``widget`` first paints (or after a second
+    if it never does, say a window opened minimised)."""
+
+    def __init__(self, widget: QWidget, action) -> None:
+        super().__init__(widget)
+        self._widget = widget
+        self._action = action
+        widget.installEventFilter(self)
+        QTimer.singleShot(1000, self, self._fire)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self._widget.removeEventFilter(self)
+            QTimer.singleShot(0, self, self._fire)
+        return False
+
+    def _fire(self) -> None:
+        action, self._action = self._action, None
+        if action is not None:
+            self._widget.removeEventFilter(self)
+            action()

@@ -43,17 +43,23 @@ app.exec()
 """
 
 
-def headless_rate(seconds: float) -> float:
+def headless_rate(seconds: float, way: str = "advance") -> float:
+    """Iterations a second of the tutorial's loss with no window: ``step()`` one at a time (a
+    record object each), or ``advance()`` in chunks (the tape's loop, records by column), which is
+    what the window's engine process runs."""
     from engine.presets import preset
     from engine.train import Trainer
 
-    trainer = Trainer(preset("three-step").program(), lr=0.1, tol=0.0)
+    trainer = Trainer(preset("three-step").program(), lr=0.1, tol=-1.0, keep_records=False)
     n = 0
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
-        for _ in range(200):
-            trainer.step()
-        n += 200
+        if way == "step":
+            for _ in range(200):
+                trainer.step()
+            n += 200
+        else:
+            n += len(trainer.advance(20_000))
     return n / seconds
 
 
@@ -83,6 +89,9 @@ def window_run(seconds: float) -> tuple[float, float, int]:
     w.show()
     w.speed_control.set_speed(len(SPEEDS) - 1)
     w.cap_control.spin.setValue(1_000_000)
+    # the box's largest cap is under a second of the engine process's work: past it, the count
+    # would stop and the rate read as cap / seconds
+    w.engine.capChanged.emit(2_000_000_000)
 
     gaps: list[float] = []
     stamps: list[float] = []
@@ -132,16 +141,20 @@ def main() -> int:
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     print(f"platform: {os.environ.get('QT_QPA_PLATFORM', 'default')}, Python {sys.version.split()[0]}")
-    headless = headless_rate(3.0)
+    stepped = headless_rate(2.0, "step")
+    before = headless_rate(2.0)
     gap, rate, ticks = window_run(args.seconds)
+    headless = (before + headless_rate(2.0)) / 2  # before and after: the machine's load drifts
     starts = startup_seconds()
     start = statistics.median(starts)
     rows = [
-        ("longest gap between 16 ms ticks", f"{gap:.1f} ms", "< 50 ms", gap < 50),
-        ("iterations/s, window open", f"{rate:,.0f}", f">= {headless / 2:,.0f} (half of headless "
-                                                        f"{headless:,.0f})", rate >= headless / 2),
-        ("process start to window shown", f"{start:.2f} s (median of {len(starts)})", "< 1.2 s",
-         start < 1.2),
+        ("longest gap between 16 ms ticks", f"{gap:.1f} ms", "< 20 ms quiet, < 50 ms loaded",
+         gap < 50),
+        ("iterations/s, window open", f"{rate:,.0f}",
+         f">= {0.9 * headless:,.0f} (90 % of headless advance() {headless:,.0f}; "
+         f"step() {stepped:,.0f})", rate >= 0.9 * headless),
+        ("process start to window shown", f"{start:.2f} s (median of {len(starts)})", "< 1 s",
+         start < 1.0),
     ]
     width = max(len(r[0]) for r in rows)
     for name, value, target, ok in rows:

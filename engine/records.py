@@ -7,8 +7,10 @@ test, or sent across a thread to the window without sharing any live ``Value``.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +111,28 @@ class RecordBatch(Sequence):
 
     @staticmethod
     def concat(batches: Sequence[RecordBatch]) -> RecordBatch:
+        """One batch of all of them, in order; columns that are arrays stay arrays (joined in C)."""
         if len(batches) == 1:
             return batches[0]
-        return RecordBatch(batches[0].names, *(sum((getattr(b, f) for b in batches), ())
-                                               for f in ("iterations", "lrs", "losses", "values",
-                                                         "grads", "statuses")))
+        columns = []
+        for f in ("iterations", "lrs", "losses", "values", "grads", "statuses"):
+            parts = [getattr(b, f) for b in batches]
+            if all(isinstance(c, array) for c in parts) and len({c.typecode for c in parts}) == 1:
+                joined = array(parts[0].typecode)
+                for c in parts:
+                    joined.extend(c)
+                columns.append(joined)
+            else:
+                columns.append(tuple(chain.from_iterable(parts)))
+        return RecordBatch(batches[0].names, *columns)
+
+    def packed(self) -> RecordBatch:
+        """The same batch with its numbers in ``array`` columns (machine ints and doubles): about
+        four times quicker to unpickle than tuples of floats, and numpy reads them without a
+        copy. What the engine process sends the window (whose history holds float64 anyway)."""
+        return RecordBatch(self.names, array("q", self.iterations), array("d", self.lrs),
+                           array("d", self.losses), array("d", self.values), array("d", self.grads),
+                           self.statuses)
 
     def __len__(self) -> int:
         return len(self.iterations)

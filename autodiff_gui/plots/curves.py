@@ -254,15 +254,18 @@ class CurvesPanel(QWidget):
         """The store the plots are drawn from (shared with the caller if one was given)."""
         return self._history
 
-    def reset(self, param_names: Sequence[str], targets: Mapping[str, float] | None = None) -> None:
+    def reset(self, param_names: Sequence[str], targets: Mapping[str, float] | None = None,
+              keep_history: bool = False) -> None:
         """Start a new run of a program with these parameters; ``targets`` are known optima.
 
         A target for a name not in ``param_names``, or one that is not finite, is not drawn.
 
-        Clears the history and the current curves and hides the marker; ghost curves of earlier
-        runs stay (comparing runs is what they are for) until :meth:`clear_ghosts`.
+        Clears the history (unless ``keep_history``: a panel built after its run began) and the
+        current curves and hides the marker; ghost curves of earlier runs stay (comparing runs
+        is what they are for) until :meth:`clear_ghosts`.
         """
-        self._history.clear(list(param_names))
+        if not keep_history:
+            self._history.clear(list(param_names))
         self._targets = {
             name: float(value)
             for name, value in (targets or {}).items()

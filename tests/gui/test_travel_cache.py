@@ -122,3 +122,51 @@ def test_a_stale_key_never_gives_another_runs_moment():
     assert a.values == (0.0,) and b.values == (1.0,) and cache.misses == 2
     c = cache.replay("k", program, [1.0], 0, 0.2)  # other rate: replayed
     assert c.lr == 0.2 and cache.misses == 3
+
+
+def test_a_closed_learn_dock_is_not_drawn_and_catches_up_when_reopened(qtbot, window):
+    records = feed(window)
+    window.teach.setCurrentWidget(window.tour)
+    window.travel_to_iteration(2)
+    expected = f"w = {format_number(records[2].params[0].data)}"
+    qtbot.waitUntil(lambda: expected in window.tour.page_text(0), timeout=5000)  # on its beat
+    qtbot.waitUntil(lambda: not window.presenter.panel_beat.timer.isActive(), timeout=5000)
+    shown = window.tour.page_text(0)
+    window.teach_dock.close()
+    qtbot.waitUntil(lambda: window.teach_dock.isHidden())
+    window.travel_to_iteration(5)
+    window.presenter.panel_beat.now()  # even when its beat comes
+    assert window.tour.page_text(0) == shown  # out of sight: not rewritten
+    with qtbot.waitSignal(window.teach_dock.visibilityChanged, timeout=5000):
+        window.teach_dock.show()
+    assert f"w = {format_number(records[5].params[0].data)}" in window.tour.page_text(0)
+
+
+def test_a_minimised_window_draws_no_plot_and_catches_up_when_restored(qtbot, window):
+    window.ensure_plots()  # built (they are, a moment after the first frame)
+    window.showMinimized()
+    qtbot.waitUntil(window.isMinimized, timeout=5000)
+    feed(window, n=12)
+    window.presenter.plot_beat.now()  # even a due redraw is skipped while out of sight
+    assert len(window.curves.loss_data()[0]) == 0
+    window.showNormal()
+    qtbot.waitUntil(lambda: not window.isMinimized(), timeout=5000)
+    qtbot.waitUntil(lambda: len(window.curves.loss_data()[0]) == 12, timeout=5000)
+
+
+def test_dragging_the_iteration_slider_moves_the_learn_tab_on_its_beat_and_lands(qtbot, window):
+    records = feed(window, n=30)
+    window.teach.setCurrentWidget(window.tour)
+    written = []
+    real = window.tour.set_moment
+    window.tour.set_moment = lambda m: (written.append(m.iteration), real(m))
+    for index in range(1, 30):  # a drag: every step at once, far quicker than the beat
+        window.timeline.iteration_slider.setValue(index)
+        assert window.session.shown.iteration == records[index].iteration  # the canvas follows
+    assert len(written) <= 2  # at most the first step (if its beat was due) before the end
+    last = records[29]
+    qtbot.waitUntil(lambda: bool(written) and written[-1] == last.iteration, timeout=5000)
+    assert f"w = {format_number(last.params[0].data)}" in window.tour.page_text(0)
+    before = len(written)
+    window.timeline.step_slider.setValue(3)  # within the iteration: at once, not on the beat
+    assert len(written) == before + 1
