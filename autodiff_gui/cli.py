@@ -417,23 +417,29 @@ def cmd_export(args: argparse.Namespace) -> int:
             raise UserError(describe_os_error(out, exc)) from None
         print(f"wrote {out}")
         return EXIT_OK
-    return _export_image(program, out, steps, lr, args)
+    return _export_image(program, out, steps, lr, args, ev)
 
 
-#: The largest graph an image export draws. Measured on the project's 2-core machine with the
-#: layered layout of Dec 2026 (`autodiff export` to SVG of `L = sum([w*w for w in ws])`): 900
-#: nodes take 5 s, 1,500 nodes 10 s and 400 MB, 2,100 nodes 27 s, 3,000 nodes 39 s and 1 GB, so
-#: beyond this the export is refused at once rather than left running. Raise it as layout speeds up.
-MAX_DRAWN_NODES = 1_500
+#: The largest graph a PNG or PDF export draws (through the canvas's items). Measured on the
+#: project's 2-core machine (Dec 2026, the 2-16-16-1 perceptron on fewer points): 5,068 nodes take
+#: 4.4 s of CPU and 540 MB, 20,000 nodes 33 s and 3.2 GB, so beyond this the export is refused at
+#: once rather than left running.
+MAX_DRAWN_NODES = 6_000
+#: The largest graph an SVG export draws: written from its layout, with no item made
+#: (``export.layout_svg``), 67,936 nodes take about 10 s of CPU and a 155 MB file.
+MAX_SVG_NODES = 150_000
 
 
 def refuse_undrawable(program: Program, output: str) -> None:
     """A graph too big to draw in reasonable time is refused before any layout, with its size."""
     nodes = len(topological_order(evaluate(program).loss))
-    if nodes > MAX_DRAWN_NODES:
-        raise UserError(f"cannot draw {output}: the graph has {nodes:,} nodes and an image "
-                        f"export draws at most {MAX_DRAWN_NODES:,}; export .dot, .mmd or .json "
-                        f"instead")
+    svg = Path(output).suffix.lower() == ".svg"
+    limit = MAX_SVG_NODES if svg else MAX_DRAWN_NODES
+    if nodes > limit:
+        kind = "an SVG export" if svg else f"a {Path(output).suffix[1:].upper()} export"
+        raise UserError(f"cannot draw {output}: the graph has {nodes:,} nodes and {kind} draws "
+                        f"at most {limit:,}; export .dot, .mmd or .json instead"
+                        + ("" if svg else f", or .svg (up to {MAX_SVG_NODES:,} nodes)"))
 
 
 def _export_takehome(program: Program, out: Path, args: argparse.Namespace) -> int:
@@ -468,7 +474,8 @@ def _graph_at(ev, backward_step: int | None) -> GraphSnapshot:
     return before.with_values([n.data for n in before.nodes], grads)
 
 
-def _export_image(program: Program, out: Path, steps: int, lr: float, args: argparse.Namespace) -> int:
+def _export_image(program: Program, out: Path, steps: int, lr: float, args: argparse.Namespace,
+                  ev) -> int:
     """PNG, SVG and PDF through the window's own scene renderer, on the offscreen platform when
     there is no display; Qt is imported only here."""
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
@@ -479,13 +486,13 @@ def _export_image(program: Program, out: Path, steps: int, lr: float, args: argp
         raise UserError(f"--width must be a positive number of pixels, not {args.width}")
     from PySide6.QtWidgets import QApplication
 
-    from .export import ExportError, ImageOptions, headless_scene, write_snapshot
+    from .export import ExportError, ImageOptions, headless_export
 
     app = QApplication.instance() or QApplication(["autodiff"])  # noqa: F841 (must stay alive)
     try:
-        scene = headless_scene(program, steps, lr, args.backward_step)
-        note = write_snapshot(scene, out, ImageOptions(scale=args.scale or 1.0, width=args.width,
-                                                       transparent=args.transparent))
+        note = headless_export(program, out, steps, lr, args.backward_step,
+                               ImageOptions(scale=args.scale or 1.0, width=args.width,
+                                            transparent=args.transparent), evaluation=ev)
     except ExportError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:

@@ -59,6 +59,7 @@ class Presenter(QObject):
         self.layout.failed.connect(self._on_layout_failed)
         self._laying_out: dict[int, tuple] = {}  # token → (the graph, its view) being laid out
         window.scene.background_layout = self._lay_out_regrouped
+        window.scene.refused.connect(lambda text: window.statusBar().showMessage(text, 10000))
 
     def run_starting(self) -> None:
         """Stagger the slower beats, so a run's first frames do not all come at once."""

@@ -121,6 +121,7 @@ class Session(QObject):
 
         self.engine = EngineThread(self)
         w = self.engine.worker
+        w.momentReplayed.connect(self._on_moment_replayed)
         w.graphReset.connect(self._on_graph_reset)
         w.iterationStarted.connect(self._on_iteration_started)
         w.forwardStep.connect(self._on_forward_step)
@@ -243,7 +244,13 @@ class Session(QObject):
                                  moment=m, graph=m.before, redraw=True))
 
     # --- records in -----------------------------------------------------------------------------
+    def _on_moment_replayed(self, moment: Moment) -> None:
+        self._replayed = moment  # the next graphReset's, if its graph is this moment's
+
+    _replayed: Moment | None = None
+
     def _on_graph_reset(self, graph: GraphSnapshot | None, program: Program | None = None) -> None:
+        replayed, self._replayed = self._replayed, None
         if program is not None and program is not self.program:
             # the reset of an earlier program (a run that restarted it, queued before the load):
             # its records may still follow, so the wait for the new program's reset goes on
@@ -260,14 +267,18 @@ class Session(QObject):
         self.graph = graph
         self._forward_total = sum(1 for n in graph.nodes if n.children)
         self._chain_total = sum(len(n.children) for n in graph.nodes)
-        self.history.clear(self.param_names())
         self._moment = None
+        names = None
         if self.program is not None:
-            try:
-                m = replay(self.program, None, 0, self.lr)
+            try:  # made by the engine's thread, else here, named as the engine's snapshot is
+                m = replayed
+                if m is None or m.before is not graph or m.program is not self.program or m.lr != self.lr:
+                    m = replay(self.program, None, 0, self.lr, like=graph)
                 self._moment = m.at(len(m.forward))
+                names = list(m.param_names)
             except ProgramError:
                 pass
+        self.history.clear(self.param_names() if names is None else names)
         self._announce(Shown(LOADED, 0, self._forward_total, self._forward_total,
                              self._chain_total, True, moment=self._moment, graph=graph,
                              redraw=True))
@@ -277,7 +288,8 @@ class Session(QObject):
             return
         self._show_new()
         try:
-            self._live_moment = replay(self.program, start.values, start.iteration, start.lr, 0)
+            self._live_moment = replay(self.program, start.values, start.iteration, start.lr, 0,
+                                       like=start.graph or self.graph)
         except ProgramError:
             self._live_moment = None
             return
@@ -390,7 +402,7 @@ class Session(QObject):
         try:
             return self.moments.replay((self._generation, record.iteration), self.program,
                                        [p.data for p in record.params], record.iteration,
-                                       record.lr)
+                                       record.lr, like=self.graph)
         except ProgramError:
             return None
 

@@ -24,6 +24,7 @@ from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Sl
 from engine.graph import GraphSnapshot
 from engine.language import Program, ProgramError, evaluate
 from engine.records import ChainRuleStep, ForwardStep, IterationRecord, RecordBatch
+from engine.replay import replay
 from engine.train import DEFAULT_TOL, RUNNING, IterationStart, Trainer
 
 from engine.timeslice import run_slice
@@ -61,6 +62,9 @@ class EngineWorker(QObject):
     # --- records out (queued to the GUI thread) ---
     # GraphSnapshot after a forward pass, gradients not yet computed; and the Program it is of
     graphReset = Signal(object, object)
+    #: just before a graphReset: the replay of that graph's iteration 0 (``engine.replay.Moment``,
+    #: its ``before`` is the graph), made here so the window does not make it in the GUI thread
+    momentReplayed = Signal(object)
     iterationStarted = Signal(object)  # IterationStart: a step-by-step iteration begins
     forwardStep = Signal(object)  # ForwardStep
     seedStep = Signal()  # the backward pass's step 0 (dL/dL = 1), before its first multiplication
@@ -119,8 +123,18 @@ class EngineWorker(QObject):
             self._trainer = None
             self.failed.emit(str(exc))
             return
-        # the forward pass at the starting values: values known, gradients not yet
-        self.graphReset.emit(evaluate(self._program, self._trainer.values).snapshot(), self._program)
+        # the forward pass at the starting values: values known, gradients not yet; with the
+        # whole iteration replayed here, off the GUI thread (seconds on a 68,000-node network)
+        try:
+            moment = replay(self._program, self._trainer.values, 0, self._lr)
+        except ProgramError:
+            moment = None
+        if moment is not None:
+            self.momentReplayed.emit(moment)
+            graph = moment.before
+        else:
+            graph = evaluate(self._program, self._trainer.values).snapshot()
+        self.graphReset.emit(graph, self._program)
         self._emit_state()
 
     @Slot(float)

@@ -221,6 +221,12 @@ def default_open(graph: GraphSnapshot, budget: int = BUDGET) -> frozenset[int]:
     members: dict[tuple, list[int]] = {}
     for g in groups:
         members.setdefault(family[g.id], []).append(g.id)
+    inside: dict[int, list[tuple]] = {}  # a group → the families whose first member sits in it
+    for f, ms in members.items():
+        inside.setdefault(groups[ms[0]].parent, []).append(f)
+
+    def families_in(ms: list[int]) -> list[tuple]:
+        return [f for m in ms for f in inside.get(m, ())]
     shown = sum(1 for i in range(len(graph.nodes)) if nest.node_group[i] < 0) \
         + sum(1 for g in groups if g.parent < 0)
     opened: set[int] = set()
@@ -233,7 +239,7 @@ def default_open(graph: GraphSnapshot, budget: int = BUDGET) -> frozenset[int]:
                 if any(groups[m].parent >= 0 and groups[m].parent not in opened for m in ms):
                     continue  # inside a group left collapsed
                 if all(m in opened for m in ms):
-                    following += [f for f, sub in members.items() if groups[sub[0]].parent in ms]
+                    following += families_in(ms)
                     continue
                 if nest.computes[ms[0]] != computing:
                     continue
@@ -241,7 +247,7 @@ def default_open(graph: GraphSnapshot, budget: int = BUDGET) -> frozenset[int]:
                 if shown + more <= budget:
                     shown += more
                     opened.update(ms)
-                    following += [f for f, sub in members.items() if groups[sub[0]].parent in ms]
+                    following += families_in(ms)
             frontier = list(dict.fromkeys(following))
     return frozenset(opened)
 

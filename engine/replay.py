@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
-from .graph import GraphSnapshot, backward_steps, forward_steps
+from .graph import GraphSnapshot, NodeInfo, backward_steps, forward_steps
 from .language import Program, evaluate
 from .records import ChainRuleStep, ForwardStep
 from .value import topological_order
@@ -97,14 +97,22 @@ class Moment:
 
 
 def replay(program: Program, values: Sequence[float] | None = None, iteration: int = 0,
-           lr: float = 0.1, position: int = -1) -> Moment:
-    """Rebuild a moment: one forward pass and one recorded backward pass at ``values``."""
+           lr: float = 0.1, position: int = -1, like: GraphSnapshot | None = None) -> Moment:
+    """Rebuild a moment: one forward pass and one recorded backward pass at ``values``.
+
+    ``like``, a snapshot of the same program (another iteration's, or the engine's own of this
+    one), lends its names when the shape is the same (``Evaluation.snapshot``): the names are
+    the costly part of a snapshot. The snapshot after the backward pass is the one before with
+    the gradients, not a second copy of the graph."""
     ev = evaluate(program, values)
-    before = ev.snapshot()
+    before = ev.snapshot(like)
     chain = tuple(backward_steps(ev.loss))
-    after = ev.snapshot()
+    topo = topological_order(ev.loss)  # the snapshot's order: node i is topo[i]
+    after = GraphSnapshot(tuple(NodeInfo(n.id, n.name, n.label, n.kind, n.op, n.data, v.grad,
+                                         n.children, n.local_grads, n.origin)
+                                for n, v in zip(before.nodes, topo)), before.root, before.groups)
     names = tuple(name for name, _ in ev.params)
-    index = {id(v): i for i, v in enumerate(topological_order(ev.loss))}
+    index = {id(v): i for i, v in enumerate(topo)}
     nodes = tuple(index.get(id(v), -1) for _, v in ev.params)
     return Moment(program, iteration, lr, names, tuple(ev.param_values()), nodes, before, after,
                   tuple(forward_steps(before)), chain, position)
@@ -173,13 +181,14 @@ class MomentCache:
             self.cost -= moment_cost(dropped)
 
     def replay(self, key: Hashable, program: Program, values: Sequence[float], iteration: int,
-               lr: float) -> Moment:
-        """The whole moment of ``key``: from the cache, else replayed and kept."""
+               lr: float, like: GraphSnapshot | None = None) -> Moment:
+        """The whole moment of ``key``: from the cache, else replayed (``like`` as for
+        :func:`replay`) and kept."""
         m = self.get(key, values, lr)
         if m is not None:
             self.hits += 1
             return m
         self.misses += 1
-        m = replay(program, values, iteration, lr)
+        m = replay(program, values, iteration, lr, like=like)
         self.put(key, m)
         return m

@@ -275,11 +275,7 @@ class Edge(QGraphicsItem):
         if not self.label:
             return QRectF()
         a, b = self.points[-2], self.points[-1]
-        t = self.label_at
-        mid = QPointF(a.x() + (b.x() - a.x()) * t, a.y() + (b.y() - a.y()) * t)
-        fm = _metrics(_font(8.5, mono=True))
-        w = fm.horizontalAdvance(self.label) + 8
-        return QRectF(mid.x() - w / 2, mid.y() - 9, w, 16)
+        return QRectF(*label_box(a.x(), a.y(), b.x(), b.y(), self.label_at, self.label))
 
     def boundingRect(self) -> QRectF:
         return self._path.boundingRect().adjusted(-8, -8, 8, 8).united(self._label_rect().adjusted(-2, -2, 2, 2))
@@ -328,6 +324,27 @@ class Edge(QGraphicsItem):
             painter.setPen(t.text if self.role else t.muted)
             painter.setFont(_font(8.5, mono=True))
             painter.drawText(r, Qt.AlignmentFlag.AlignCenter, self.label)
+
+
+def label_box(ax: float, ay: float, bx: float, by: float, at: float,
+              label: str) -> tuple[float, float, float, float]:
+    """Where an edge's label sits (x, y, width, height): on its last segment, from (ax, ay) to
+    (bx, by), ``at`` of the way along (what :class:`Edge` paints and the SVG writers write)."""
+    mx, my = ax + (bx - ax) * at, ay + (by - ay) * at
+    w = _label_width(label) + 8
+    return mx - w / 2, my - 9, w, 16
+
+
+_LABEL_WIDTHS: dict[str, float] = {}
+
+
+def _label_width(label: str) -> float:
+    width = _LABEL_WIDTHS.get(label)
+    if width is None:
+        if len(_LABEL_WIDTHS) > 50_000:
+            _LABEL_WIDTHS.clear()
+        width = _LABEL_WIDTHS[label] = _metrics(_font(8.5, mono=True)).horizontalAdvance(label)
+    return width
 
 
 class Banner(QGraphicsObject):
@@ -385,16 +402,28 @@ _ELIDED: dict[tuple[str, str, float], str] = {}
 
 
 def _metrics(font: QFont) -> QFontMetricsF:
-    key = font.key()
+    key = _font_key(font)
     metrics = _METRICS.get(key)
     if metrics is None:
         metrics = _METRICS[key] = QFontMetricsF(font)
     return metrics
 
 
+_FONT_KEYS: dict[int, tuple[QFont, str]] = {}  # id → (the font, kept alive so its id stays its own; its key)
+
+
+def _font_key(font: QFont) -> str:
+    known = _FONT_KEYS.get(id(font))
+    if known is None or known[0] is not font:
+        if len(_FONT_KEYS) > 256:
+            _FONT_KEYS.clear()
+        known = _FONT_KEYS[id(font)] = (font, font.key())
+    return known[1]
+
+
 def _elide(text: str, font: QFont, width: float) -> str:
     """``text`` cut to ``width`` with an ellipsis; remembered (a big graph repaints thousands)."""
-    key = (text, font.key(), width)
+    key = (text, _font_key(font), width)
     done = _ELIDED.get(key)
     if done is None:
         metrics = _metrics(font)

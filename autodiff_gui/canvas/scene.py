@@ -49,6 +49,10 @@ OVERVIEW_ITEMS = 2000
 #: A regrouped graph of at most this many items moves to its new layout in MOTION_MS.
 ANIMATE_ITEMS = 1500
 MOTION_MS = 260
+#: The most boxes the window draws at once: opening groups past it is refused with a sentence
+#: (``refused``), since the canvas makes its items in the GUI thread (a 5,068-node graph takes
+#: about 1.5 s; micrograd's 67,936-node network fully open took 15 s): the export draws more.
+MAX_SHOWN_NODES = 6000
 #: When one item shows several lit parts (a collapsed group), the strongest role wins.
 _ROLE_RANK = {SELECTED: 1, COMPUTING: 2, UPSTREAM: 3, RECEIVING: 4}
 
@@ -64,6 +68,8 @@ class GraphScene(QGraphicsScene):
     highlightMoved = Signal(QRectF)
     #: the items of a regrouped graph have reached their new places
     settled = Signal()
+    #: groups were not opened: the graph would be too big to draw in the window (one sentence)
+    refused = Signal(str)
 
     def __init__(self, palette: QPalette | None = None, parent=None, grouping: bool = True) -> None:
         super().__init__(parent)
@@ -274,6 +280,13 @@ class GraphScene(QGraphicsScene):
         if opened == self.view.opened:
             return
         view = visible_graph(self.graph, opened)
+        shown = len(view.graph.nodes)
+        if shown > MAX_SHOWN_NODES and shown > len(self.view.graph.nodes):
+            self.refused.emit(f"Not opened: that would draw {shown:,} of this graph's "
+                              f"{len(self.graph.nodes):,} nodes and the canvas draws at most "
+                              f"{MAX_SHOWN_NODES:,} at once; open one group at a time, or draw the "
+                              f"whole graph with `autodiff export PROGRAM -o graph.svg`.")
+            return
         self._focus_group = focus
         if len(view.graph.nodes) > BACKGROUND_ITEMS and self.background_layout is not None:
             self.background_layout(self.graph, view)

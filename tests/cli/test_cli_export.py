@@ -218,18 +218,30 @@ def test_full_disk_with_no_earlier_file_leaves_nothing(tmp_path, capsys, full_di
 BIG = "ws = [Value(0.1) for i in range(20000)]\nL = sum([w*w for w in ws])\n"
 
 
-def test_an_image_of_a_graph_too_big_to_draw_is_refused_at_once(cli, tmp_path):
+@pytest.mark.parametrize("suffix", [".png", ".pdf"])
+def test_an_image_of_a_graph_too_big_to_draw_is_refused_at_once(cli, tmp_path, suffix):
+    out = tmp_path / f"big{suffix}"
+    line = assert_one_sentence_error(cli("export", "-", "-o", out, stdin=BIG))
+    assert line == (f"autodiff: cannot draw {out}: the graph has 59,999 nodes and a "
+                    f"{suffix[1:].upper()} export draws at most "
+                    f"{autodiff_gui.cli.MAX_DRAWN_NODES:,}; export .dot, .mmd or .json instead, "
+                    f"or .svg (up to {autodiff_gui.cli.MAX_SVG_NODES:,} nodes)"), line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_svg_too_big_to_draw_is_refused_at_once(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(autodiff_gui.cli, "MAX_SVG_NODES", 50_000)
     out = tmp_path / "big.svg"
     line = assert_one_sentence_error(cli("export", "-", "-o", out, stdin=BIG))
-    assert line == (f"autodiff: cannot draw {out}: the graph has 59,999 nodes and an image export "
-                    f"draws at most {autodiff_gui.cli.MAX_DRAWN_NODES:,}; export .dot, .mmd or "
-                    f".json instead"), line
+    assert line == (f"autodiff: cannot draw {out}: the graph has 59,999 nodes and an SVG export "
+                    f"draws at most 50,000; export .dot, .mmd or .json instead"), line
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("suffix", [".svg", ".png", ".pdf"])
 def test_the_drawing_limit_is_checked_before_any_training(cli, tmp_path, monkeypatch, suffix):
     monkeypatch.setattr(autodiff_gui.cli, "MAX_DRAWN_NODES", 7)  # three-step has 8 nodes
+    monkeypatch.setattr(autodiff_gui.cli, "MAX_SVG_NODES", 7)
     monkeypatch.setattr(autodiff_gui.cli, "Trainer", None)  # a training step would fail loudly
     line = assert_one_sentence_error(cli("export", "three-step", "--steps", "5", "-o",
                                          tmp_path / f"g{suffix}"))

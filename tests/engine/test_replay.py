@@ -6,7 +6,7 @@ import math
 import pytest
 
 from engine.language import parse
-from engine.presets import preset
+from engine.presets import preset, presets
 from engine.replay import replay
 
 THREE_STEP = preset("three-step").program()
@@ -80,3 +80,18 @@ def test_a_moment_is_frozen_starts_at_iteration_zero_and_prints_short():
     assert "Program(" not in text and "GraphSnapshot(" not in text
     assert "ForwardStep(" not in text and "ChainRuleStep(" not in text
     assert "iteration=0" in text and "position=12" in text
+
+
+@pytest.mark.parametrize("name", [p.name for p in presets()])
+def test_a_replay_named_like_another_snapshot_is_the_plain_replay(name):
+    from engine.language import evaluate
+    program = preset(name).program()
+    ev = evaluate(program)
+    engine_snapshot = ev.snapshot()  # what the engine thread shows of the same iteration
+    plain, lent = replay(program), replay(program, like=engine_snapshot)
+    ev.loss.backward()
+    for m in (plain, lent):
+        assert m.before == engine_snapshot
+        assert m.after == ev.snapshot()  # the gradients of a whole backward pass, named alike
+        assert (m.forward, m.chain, m.values, m.param_nodes) == (plain.forward, plain.chain,
+                                                                 plain.values, plain.param_nodes)

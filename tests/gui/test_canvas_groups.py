@@ -273,3 +273,25 @@ def test_an_opened_group_comes_out_of_its_box_smoothly(qtbot, network):
     assert not scene.moving()
     assert tanh.pos() == QPointF(0, 0) and all(b.pos() == QPointF(0, 0) for b in scene.boxes.values())
     assert all(edge.opacity() == 1 for edge in scene.edges.values())
+
+
+def test_opening_more_than_the_canvas_draws_is_refused_with_a_sentence(window, qtbot, monkeypatch):
+    from autodiff_gui.canvas import scene as scene_module
+    monkeypatch.setattr(scene_module, "MAX_SHOWN_NODES", 100)
+    with qtbot.waitSignal(window.graphShown, timeout=5000):
+        window.editor.select_preset("network")
+    scene = window.scene
+    before = dict(scene.boxes)
+    opened = scene.view.opened
+    with qtbot.waitSignal(scene.refused, timeout=5000) as refused:
+        window.expand_action.trigger()
+    assert scene.view.opened == opened and scene.boxes == before  # nothing was redrawn
+    text = refused.args[0]
+    assert "260 of this graph's 260 nodes" in text and "at most 100" in text
+    assert "autodiff export" in text
+    assert window.statusBar().currentMessage() == text
+    # opening one group that fits still works
+    group = next(iter(scene.group_boxes))
+    with qtbot.waitSignal(scene.regrouped, timeout=5000):
+        scene.open_group(group)
+    assert group in scene.view.opened

@@ -164,3 +164,32 @@ def test_travel_during_a_run_stays_put_and_steps_resume_where_the_engine_is(wind
     window.step_one()
     qtbot.waitUntil(lambda: window.moment.position == 2, timeout=5000)
     assert window.moment.iteration == n
+
+
+def test_a_loaded_program_is_replayed_in_the_engine_thread_not_the_gui_thread(window, qtbot,
+                                                                              monkeypatch):
+    import threading
+
+    import autodiff_gui.session
+    import autodiff_gui.worker
+    from engine.replay import replay
+
+    where = []
+
+    def traced(module):
+        def call(*args, **kwargs):
+            where.append((module, threading.current_thread() is threading.main_thread()))
+            return replay(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(autodiff_gui.session, "replay", traced("session"))
+    monkeypatch.setattr(autodiff_gui.worker, "replay", traced("worker"))
+    with qtbot.waitSignal(window.graphShown, timeout=10000):
+        window.load_preset("network")
+    assert where == [("worker", False)]  # once, off the GUI thread
+    m = window.current_moment()
+    assert m.before is window.graph  # the moment of the graph drawn
+    assert m.position == len(m.forward)  # the forward pass done, no gradient yet
+    fresh = replay(preset("network").program(), None, 0, m.lr)
+    assert (m.before, m.after, m.forward, m.chain, m.values) == (fresh.before, fresh.after, fresh.forward,
+                                                                 fresh.chain, fresh.values)
