@@ -692,6 +692,12 @@ def _replay_arrays(tape: Tape) -> Callable:
     pslots = [slot[node] if node >= 0 else -1 for node in tape.params]
     root = slot[tape.root]
     root_live = live[tape.root]
+    dynamic = set(pslots) - {-1}  # the slots a pass writes: floats when the parameters are
+    for code, lo, hi, *_ in plan:
+        dynamic.update(range(lo, hi))
+        if code not in (_ADD, _MUL, _EXP):
+            dynamic.update(range(n + 2 * lo, n + 2 * hi))
+    waves = _backward_waves(edges, template, dynamic, n, root if root_live else -1, pslots)
     add, mul = operator.add, operator.mul
     exp, log, tanh, sin, cos, sqrt = math.exp, math.log, math.tanh, math.sin, math.cos, math.sqrt
 
@@ -754,6 +760,8 @@ def _replay_arrays(tape: Tape) -> Callable:
                     else:  # _ABS
                         S[i] = abs(x)
                         S[li] = 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+        if waves is not None and _all_floats(P) and (C is None or _all_floats(C)):
+            return S[root], waves(S, C)
         G = [0] * n
         if C is not None:
             for k, s_ in enumerate(pslots):
@@ -768,6 +776,107 @@ def _replay_arrays(tape: Tape) -> Callable:
         return S[root], grads
 
     return gradient
+
+
+def _all_floats(xs) -> bool:
+    return all(type(x) is float for x in xs)
+
+
+EXACT_INT = 2**53
+"""Integers up to this size are exact as floats, so a sum or product of them is the same number
+computed either way."""
+
+
+def _backward_waves(edges: list[tuple[int, int, int]], template: list, dynamic: set[int], n: int,
+                    root: int, pslots: list[int]) -> Callable | None:
+    """The backward loop of :func:`_replay_arrays` as a few hundred numpy operations, with the
+    same result bit for bit and type for type; None where that cannot be promised.
+
+    ``backward()`` runs ``G[c] = G[c] + S[e] * G[v]`` edge by edge. Each edge is given a *wave*:
+    after the wave that completes ``G[v]`` (every edge into v), and not before the wave of the
+    previous edge into the same child. Within a wave the products are computed at once from
+    gradients that are final, and ``numpy.add.at`` adds them in the edges' order, so each
+    gradient is the same sum of the same products in the same order: IEEE doubles in numpy round
+    as Python's floats do. What Python would keep an ``int`` is found before any pass: the slots
+    a pass writes (``dynamic``) are floats when the parameters are, every other slot keeps its
+    recorded value, so a gradient is an int only where every product into it is an int times an
+    int, and then its value is the same at every pass (computed here, exactly). The promise needs
+    those ints to stay exact as floats (below :data:`EXACT_INT`); a graph with bigger ones, or a
+    pass with non-float parameters, keeps the loop.
+    """
+    import numpy as np
+
+    exact: dict[int, int] = {}  # gradient slot -> its value, where it stays an int
+    for s_, x in enumerate(template):
+        if s_ not in dynamic and type(x) not in (int, float, bool):
+            return None
+    gint = [0] * n  # the gradient while it is an int, None once a float
+
+    def big(x: int) -> bool:
+        return not -EXACT_INT <= x <= EXACT_INT
+
+    if root >= 0:
+        gint[root] = 1
+    done = [-1] * n  # the last wave that adds into each gradient
+    wave_of = []
+    for v, c, e in edges:
+        w = max(done[v] + 1, done[c])
+        wave_of.append(w)
+        done[c] = w
+        gv, ge = gint[v], (None if e in dynamic or type(template[e]) is float else int(template[e]))
+        if gint[c] is None:
+            continue
+        if gv is None or ge is None:
+            gint[c] = None
+            continue
+        term = ge * gv
+        gint[c] += term
+        if big(term) or big(gint[c]):
+            return None
+    for s_, x in enumerate(template):
+        if s_ not in dynamic and type(x) is not float and big(int(x)):
+            return None
+    for k, s_ in enumerate(pslots):
+        if s_ >= 0 and gint[s_] is not None:
+            exact[k] = gint[s_]
+    count = max(wave_of, default=-1) + 1
+    by_wave: list[list[tuple[int, int, int]]] = [[] for _ in range(count)]
+    for edge, w in zip(edges, wave_of):
+        by_wave[w].append(edge)
+    plan = []
+    for group in by_wave:
+        vs, cs, es = (np.fromiter(col, dtype=np.intp, count=len(group)) for col in zip(*group))
+        plan.append((es, vs, cs, len(set(cs.tolist())) < len(cs)))
+    size = len(template)
+    live_params = [(k, s_) for k, s_ in enumerate(pslots) if s_ >= 0]
+    pk = np.array([s_ for _, s_ in live_params], dtype=np.intp)
+    add_at = np.add.at
+
+    def backward(S: list, C) -> list:
+        local = np.fromiter(S, dtype=np.float64, count=size)  # values and local gradients
+        G = np.zeros(n)
+        if C is not None and live_params:
+            G[pk] = [C[k] for k, _ in live_params]
+        if root >= 0:
+            G[root] = 1.0
+        with np.errstate(all="ignore"):
+            for es, vs, cs, repeated in plan:
+                if repeated:
+                    add_at(G, cs, local[es] * G[vs])
+                else:
+                    G[cs] += local[es] * G[vs]
+        found = G[pk].tolist() if live_params else []
+        grads = [C[k] if C is not None else 0 for k in range(len(pslots))]
+        for (k, s_), g in zip(live_params, found):
+            if s_ == root:
+                grads[k] = 1
+            elif C is None and k in exact:
+                grads[k] = exact[k]
+            else:
+                grads[k] = g
+        return grads
+
+    return backward
 
 
 def _getter(indices: list[int]) -> Callable:

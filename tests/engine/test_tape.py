@@ -388,3 +388,75 @@ def test_random_programs_on_the_array_replay(array_replay, case, lr):
         fast, slow = same_run(program, 25, how, lr=lr, tol=1e-9)
         assert [record_bits(r) for r in fast.records] == [record_bits(r) for r in slow.records]
         assert (fast.status, fast.message, fast.values) == (slow.status, slow.message, slow.values)
+
+
+# --- the array replay's backward pass in waves of numpy operations --------------------------------
+
+def waves_of(tape):
+    """The wave-scheduled backward of a tape replayed from its arrays (None: the loop runs)."""
+    import engine.tape
+    gradient = engine.tape._replay_arrays(tape)
+    cells = dict(zip(gradient.__code__.co_freevars, (c.cell_contents for c in gradient.__closure__)))
+    return gradient, cells["waves"]
+
+
+@pytest.mark.parametrize("source, values, kinds", [
+    # the tutorial's loss: x = 1 and y = 2 are ints, so w's local gradients are ints
+    ("w = Value(0.0)\nL = (w * 1 - 2)**2\n", [0.0], ["float"]),
+    # int gradients through sums, and a parameter used twice by one node (two edges into w)
+    ("a = Value(1.0)\nb = Value(2.0)\nL = -(a + b) + a * a\n", [1.0, 2.0], ["float", "int"]),
+    ("w = Value(0.5)\nu = Value(1.0)\nL = -(w + u) - (u + w)\n", [0.5, 1.0], ["int", "int"]),
+    ("w = Value(3.0)\nL = w\n", [3.0], ["int"]),
+    ("w = Value(0.0)\nL = (w * -1.0) * w * 2\n", [-0.0], ["float"]),
+])
+def test_the_backward_in_waves_is_the_value_paths_bit_for_bit_and_type_for_type(source, values,
+                                                                                 kinds):
+    program = parse(source)
+    tape = compile_program(program)
+    gradient, waves = waves_of(tape)
+    assert waves is not None  # this graph takes the numpy waves, not the loop
+    loss, grads = gradient(values, None)
+    ref_loss, ref_grads = value_path(program, values)
+    assert bits(loss) == bits(ref_loss)
+    assert [bits(g) for g in grads] == [bits(g) for g in ref_grads]
+    assert [bits(g)[0] for g in grads] == kinds
+    carried = [0.25 * (k + 1) for k in range(len(values))]
+    assert [bits(g) for g in gradient(values, carried)[1]] == \
+        [bits(g) for g in value_path(program, values, carried)[1]]
+
+
+@pytest.mark.parametrize("big, takes_waves", [(3**40, False), (3**20, True)])
+def test_ints_too_big_to_be_exact_as_floats_keep_the_loop(big, takes_waves):
+    # built from Python, where constants stay ints: 3**40 > 2**53, so the int gradient of w
+    # would be rounded by a float sum; 3**20 is exact either way
+    def build(values):
+        w, v = Value(values[0]), Value(values[1])
+        return -(w * big + w * 1 + v) - w, [w, v]
+
+    root, params = build([1.0, 2.0])
+    gradient, waves = waves_of(record(root, params))
+    assert (waves is not None) == takes_waves
+    root.backward()
+    assert [bits(g) for g in gradient([1.0, 2.0], None)[1]] == [bits(p.grad) for p in params] \
+        == [("int", -big - 2), ("int", -1)]
+
+
+def test_the_waves_add_into_one_gradient_in_backward_orders_order():
+    # many products into one parameter, of very different sizes: a different order of the sums
+    # would round differently
+    terms = " + ".join(f"w * {10.0 ** (k % 7 - 3) * (1 + k / 7):.6g}" for k in range(40))
+    program = parse(f"w = Value(0.3)\nu = Value(-1.1)\nL = ({terms}) * u + tanh(w * u)**2\n")
+    tape = compile_program(program)
+    gradient, waves = waves_of(tape)
+    assert waves is not None
+    for values in ([0.3, -1.1], [1e-8, 3.0], [-2.5, 1e5]):
+        assert [bits(g) for g in gradient(values, None)[1]] == \
+            [bits(g) for g in value_path(program, values)[1]]
+
+
+def test_a_pass_with_integer_parameters_keeps_the_loop_and_its_types():
+    program = parse("w = Value(1.0)\nL = w * w\n")
+    gradient, waves = waves_of(compile_program(program))
+    assert waves is not None
+    # called with an int (kernel callers pass floats; this is the guard if one does not)
+    assert [bits(g) for g in gradient([2], None)[1]] == [("int", 4)]
