@@ -24,7 +24,7 @@ from .canvas.layout_worker import LayoutWorker
 from .canvas.scene import LAYOUT_OPTIONS
 from .session import (CHAIN, FORWARD, ITERATIONS, LIVE, LOADED, SEED, STARTED, TRAVEL, Session,
                       Shown)
-from .throttle import Beat
+from .throttle import Beat, Spacing
 from .timeline import position_text
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 BACKGROUND_LAYOUT_NODES = 400
 PLOT_FRAME_MS = 200  # the loss and parameter plots during a fast run
 PANEL_FRAME_MS = 250  # the Learn panels and the landscape during a fast run
+BEAT_SPACING_MS = 60  # the least time between the plots' redraw and the panels'
 
 CARD_HINT = "Space runs gradient descent · → takes one step"
 LOADED_HINT = ("Press Space to run gradient descent, or → to step through it one forward "
@@ -48,8 +49,10 @@ class Presenter(QObject):
         self.session = session
         # panels and plots follow a fast run on their own slower beats: at once when their last
         # update is a beat old, else at the end of the beat (a leading- and trailing-edge throttle)
-        self.panel_beat = Beat(self, PANEL_FRAME_MS, self.push_moment_to_panels)
-        self.plot_beat = Beat(self, PLOT_FRAME_MS, self._refresh_plots)
+        # and never back to back: each waits until the other's redraw is BEAT_SPACING_MS old
+        spacing = Spacing(BEAT_SPACING_MS)
+        self.panel_beat = Beat(self, PANEL_FRAME_MS, self.push_moment_to_panels, spacing=spacing)
+        self.plot_beat = Beat(self, PLOT_FRAME_MS, self._refresh_plots, spacing=spacing)
         session.momentChanged.connect(self.show)
         session.runEnded.connect(self._on_run_ended)
         session.stateChanged.connect(self._on_state)
@@ -318,6 +321,7 @@ class Presenter(QObject):
         # the history is shared with the Session: it holds the run, which must stay
         w.curves.reset(session.history.param_names, session.targets(), keep_history=True)
         w.curves.set_marker(None if shown.live else shown.iteration)
+        w.curves.set_steady(session.state.running)
         w.data_panel.set_program(session.program)
         self._push_landscape_now()
 
@@ -349,6 +353,8 @@ class Presenter(QObject):
                          f"({position_text(shown.position, shown.forward_total, shown.chain_total)})"
                          f". Space runs on, → steps, the sliders below travel back in time.")
         self.w.run_action.setText("&Pause" if state.running else "&Run")
+        if self.w.plots_built:
+            self.w.curves.set_steady(state.running)
 
     _was_running = False
     _travelled_to: int | None = None  # the iteration the last TRAVEL showed

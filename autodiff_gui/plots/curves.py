@@ -21,6 +21,12 @@ Three things this module is careful about, and why:
 * **One store.** The points live in a :class:`~autodiff_gui.history.History`, which the
   window may share (``CurvesPanel(history=...)``) as the single record of the run, for the
   time-travel slider and the numbers as well as the plots.
+* **Steady axes while running.** Autorange at every redraw moves both axes a little each time,
+  and pyqtgraph then regenerates every tick and label: that was the largest cost of a fast run's
+  redraw. While a run goes (:meth:`CurvesPanel.set_steady`), a :class:`SteadyViewBox` keeps its
+  range as long as it holds all the data and the data fills at least half of it, and grows it
+  by a margin when the data leaves it; when the run pauses or ends, the range fits the data
+  exactly again.
 """
 
 from __future__ import annotations
@@ -79,6 +85,58 @@ _GHOST_COLOURS = {
     "dark": ["#77AADD", "#44BB99", "#EE8866", "#BBCC33", "#FFAABB", "#EEDD88", "#99DDFF", "#AAAA00"],
 }
 _GHOST_ALPHA = 150
+
+
+class SteadyViewBox(pg.ViewBox):
+    """A view box whose autorange, while :attr:`steady`, changes the range only when needed.
+
+    pyqtgraph's autorange asks for the data's bounds (plus padding) at every change of the data.
+    While steady, that request is dropped for an axis whose current range already holds it and
+    is at most twice as wide; otherwise the axis is set to it plus :data:`STEADY_MARGIN` of its
+    width on the side the data left by, so the next many redraws leave it alone. A range the
+    learner sets (pan, zoom) is not touched: pyqtgraph turns autorange off for it.
+    """
+
+    STEADY_MARGIN = 0.4
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.steady = False
+        # a box whose x axis is linked to another's leaves its x to that one while steady: two
+        # linked boxes deciding apart would hand the range back and forth at every redraw
+        self.x_follows_link = False
+
+    def setRange(self, rect=None, xRange=None, yRange=None, *args, **kwargs):  # noqa: N802 - Qt's name
+        if self.steady and self._updatingRange and rect is None:  # an autorange, while running
+            current = self.viewRange()
+            xRange = None if self.x_follows_link else self._steady_axis(current[0], xRange)
+            yRange = self._steady_axis(current[1], yRange)
+            if xRange is None and yRange is None:
+                return
+        return super().setRange(rect, xRange, yRange, *args, **kwargs)
+
+    def _steady_axis(self, current, wanted):
+        if wanted is None:
+            return None
+        lo, hi = current
+        a, b = float(wanted[0]), float(wanted[1])
+        width = b - a
+        if not width > 0 or hi - lo > 2 * width:
+            return wanted  # a point, or the data fills less than half: fit it
+        # A side that lost only some of its padding (pyqtgraph pads by 2-10 % of the width, so
+        # the padded edge creeps out as the data widens) still shows the data: it stays.
+        creep = 0.02 * width
+        a_in, b_in = a >= lo - creep, b <= hi + creep
+        if a_in and b_in:
+            return None  # holds the data, and the data fills at least half of it: keep it
+        margin = self.STEADY_MARGIN * width  # on the side the data left by
+        return (lo if a_in else a - margin, hi if b_in else b + margin)
+
+    def settle(self) -> None:
+        """Leave steady mode and fit the data exactly again (where autorange is on)."""
+        self.steady = False
+        if any(self.state["autoRange"]):
+            self.updateAutoRange()
 
 
 def format_number(value: float) -> str:
@@ -171,8 +229,8 @@ class CurvesPanel(QWidget):
         self._note.setWordWrap(True)
         self._note.hide()
 
-        self._loss_widget = pg.PlotWidget()
-        self._param_widget = pg.PlotWidget()
+        self._loss_widget = pg.PlotWidget(viewBox=SteadyViewBox())
+        self._param_widget = pg.PlotWidget(viewBox=SteadyViewBox())
         self._loss_plot = self._loss_widget.getPlotItem()
         self._param_plot = self._param_widget.getPlotItem()
         self._loss_widget.setToolTip(
@@ -200,6 +258,7 @@ class CurvesPanel(QWidget):
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
         self._param_plot.setXLink(self._loss_plot)
+        self._param_plot.getViewBox().x_follows_link = True
         self._loss_legend = self._loss_plot.addLegend(offset=(-10, 10))
         self._param_legend = self._param_plot.addLegend(offset=(-10, -10))
 
@@ -308,6 +367,19 @@ class CurvesPanel(QWidget):
 
     def log_scale(self) -> bool:
         return self._log_box.isChecked()
+
+    def set_steady(self, on: bool) -> None:
+        """While a run goes, keep the axes still between redraws unless the data needs more room
+        (see :class:`SteadyViewBox`); off, they fit the data exactly again."""
+        for plot in (self._loss_plot, self._param_plot):
+            box = plot.getViewBox()
+            if on:
+                box.steady = True
+            elif box.steady:
+                box.settle()
+
+    def steady(self) -> bool:
+        return self._loss_plot.getViewBox().steady
 
     def set_marker(self, iteration: int | None) -> None:
         """Mark ``iteration`` (the one the canvas shows) with a vertical line; None hides it."""

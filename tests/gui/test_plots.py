@@ -663,3 +663,47 @@ def test_a_program_of_many_parameters_gets_a_count_not_a_legend_over_its_curves(
     panel.append(series([4.0, 1.0]))
     assert panel._param_legend.isVisible()
     assert panel.param_plot().titleLabel.text == PARAMS_TITLE
+
+
+# --- steady axes while a run goes -------------------------------------------------------------
+
+
+def test_steady_axes_move_only_when_the_data_needs_room_and_fit_again_when_settled(
+        panel: CurvesPanel, qtbot) -> None:
+    records = tutorial_records(400)
+    panel.append(records[:100])
+    settle(qtbot)
+    panel.set_steady(True)
+    assert panel.steady()
+    x0 = panel.loss_plot().viewRange()[0]
+    changes = []
+    panel.loss_plot().getViewBox().sigXRangeChanged.connect(lambda _, r: changes.append(tuple(r)))
+    for k in range(101, 400):  # one iteration at a time, as a fast run's redraws come
+        panel.append(records[k - 1:k])
+        settle(qtbot)
+        (lo, hi) = panel.loss_plot().viewRange()[0]
+        assert lo <= 0 and hi >= k - 1  # every point stays in sight
+    # pyqtgraph's autorange would have moved the x axis at every one of the 299 redraws
+    assert 1 <= len(changes) <= 6, changes
+    assert panel.loss_plot().viewRange()[0] != x0
+    grown = panel.loss_plot().viewRange()[0][1]
+    panel.set_steady(False)  # the run paused or ended: fit the data exactly
+    settle(qtbot)
+    assert not panel.steady()
+    (lo, hi) = panel.loss_plot().viewRange()[0]
+    assert hi < grown and 399 <= hi <= 399 * 1.11  # pyqtgraph's padding: 2-10 %
+    assert panel.param_plot().viewRange()[0] == pytest.approx([lo, hi])  # still linked
+
+
+def test_a_range_the_learner_set_is_kept_while_steady(panel: CurvesPanel, qtbot) -> None:
+    records = tutorial_records(300)
+    panel.append(records[:50])
+    settle(qtbot)
+    panel.set_steady(True)
+    panel.loss_plot().setXRange(10, 20, padding=0)  # as a pan or zoom does: autorange goes off
+    panel.append(records[50:])
+    settle(qtbot)
+    assert panel.loss_plot().viewRange()[0] == pytest.approx([10, 20])
+    panel.set_steady(False)
+    settle(qtbot)
+    assert panel.loss_plot().viewRange()[0] == pytest.approx([10, 20])
