@@ -64,6 +64,7 @@ PARAMS_TITLE = "Parameters per iteration"
 #: says how many there are (the Ledger tab lists them by name).
 LEGEND_MAX = 8
 
+TITLE_SIZE = "9pt"  # pyqtgraph's 11pt title is cut off when the window gives a plot 150 px
 PLOT_LIMIT = 1e300
 """Values with a larger magnitude are not drawn: they are as good as infinite on a plot, and a
 range of ±1e308 overflows once pyqtgraph pads it."""
@@ -245,7 +246,7 @@ class CurvesPanel(QWidget):
             (self._loss_plot, LOSS_TITLE, "loss L"),
             (self._param_plot, PARAMS_TITLE, "value"),
         ):
-            plot.setTitle(title)
+            plot.setTitle(title, size=TITLE_SIZE)
             plot.setLabel("left", left)
             plot.setLabel("bottom", "iteration")
             for side in ("left", "bottom"):
@@ -503,8 +504,8 @@ class CurvesPanel(QWidget):
             self._ghosts_last_in_legend()
             many = len(names) > LEGEND_MAX
             self._param_legend.setVisible(not many)
-            self._param_plot.setTitle(f"{len(names)} parameters per iteration" if many
-                                      else PARAMS_TITLE)
+            self._param_plot.setTitle(f"{len(names)} parameters" if many
+                                      else PARAMS_TITLE, size=TITLE_SIZE)
         self._plotted = {None: self._plotted.get(None, (np.empty(0), np.empty(0)))}
         self._plotted.update((name, (np.empty(0), np.empty(0))) for name in names)
         for name, target in self._targets.items():

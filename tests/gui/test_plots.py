@@ -657,7 +657,7 @@ def test_a_program_of_many_parameters_gets_a_count_not_a_legend_over_its_curves(
                                                               for j, n in enumerate(names)))
                   for i in range(3)])
     assert not panel._param_legend.isVisible()
-    assert panel.param_plot().titleLabel.text == "25 parameters per iteration"
+    assert panel.param_plot().titleLabel.text == "25 parameters"
     assert len(panel.param_data("w[24]")[1]) == 3  # every curve is still drawn
     panel.reset(["w"], {"w": 2.0})
     panel.append(series([4.0, 1.0]))
