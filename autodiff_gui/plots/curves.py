@@ -497,12 +497,15 @@ class CurvesPanel(QWidget):
             for item in self._param_curves.values():
                 self._param_plot.removeItem(item)
             self._param_curves.clear()
+            many = len(names) > LEGEND_MAX
             for name in names:
-                curve = pg.PlotDataItem(name=name, antialias=True)
+                # past LEGEND_MAX the legend is hidden: adding each entry to it anyway cost 2 s for
+                # the 337 parameters of micrograd's demo network, so the name comes after
+                curve = pg.PlotDataItem(name=None if many else name, antialias=True)
                 self._param_curves[name] = curve
                 self._param_plot.addItem(curve)
+                curve.opts["name"] = name
             self._ghosts_last_in_legend()
-            many = len(names) > LEGEND_MAX
             self._param_legend.setVisible(not many)
             self._param_plot.setTitle(f"{len(names)} parameters" if many
                                       else PARAMS_TITLE, size=TITLE_SIZE)

@@ -135,3 +135,25 @@ def test_placed_labels_never_overlap_nor_leave_the_plot(labels):
     placed = [b for _, b in filter(None, place_labels(requests, bounds))]
     assert all(inside(b, bounds) for b in placed)
     assert not any(overlaps(a, b) for i, a in enumerate(placed) for b in placed[i + 1:])
+
+
+def test_a_slow_forward_pass_is_timed_once_and_a_fast_one_three_times(monkeypatch):
+    import autodiff_gui.plots.landscape_math as lm
+    from engine.language import parse
+
+    program = parse("w = Value(1.0)\nL = w * w\n")
+    clock = {"now": 0.0, "passes": 0}
+
+    def timed_pass(seconds):
+        def loss_at(program, values):
+            clock["passes"] += 1
+            clock["now"] += seconds
+            return 1.0
+        return loss_at
+
+    monkeypatch.setattr(lm.time, "perf_counter", lambda: clock["now"])
+    monkeypatch.setattr(lm, "loss_at", timed_pass(0.4))
+    assert lm.pass_cost(program, [1.0]) == 0.4 and clock["passes"] == 1
+    clock["passes"] = 0
+    monkeypatch.setattr(lm, "loss_at", timed_pass(0.001))
+    assert lm.pass_cost(program, [1.0]) == pytest.approx(0.001) and clock["passes"] == 3

@@ -659,9 +659,12 @@ def test_a_program_of_many_parameters_gets_a_count_not_a_legend_over_its_curves(
     assert not panel._param_legend.isVisible()
     assert panel.param_plot().titleLabel.text == "25 parameters"
     assert len(panel.param_data("w[24]")[1]) == 3  # every curve is still drawn
+    assert panel._param_legend.items == []  # the hidden legend is not filled either
+    assert [c.name() for c in panel._param_curves.values()] == names  # each curve keeps its name
     panel.reset(["w"], {"w": 2.0})
     panel.append(series([4.0, 1.0]))
     assert panel._param_legend.isVisible()
+    assert [label.text for _, label in panel._param_legend.items] == ["w"]
     assert panel.param_plot().titleLabel.text == PARAMS_TITLE
 
 
