@@ -94,7 +94,8 @@ class SteadyViewBox(pg.ViewBox):
     pyqtgraph's autorange asks for the data's bounds (plus padding) at every change of the data.
     While steady, that request is dropped for an axis whose current range already holds it and
     is at most twice as wide; otherwise the axis is set to it plus :data:`STEADY_MARGIN` of its
-    width on the side the data left by, so the next many redraws leave it alone. A range the
+    width on the side the data left by (a quarter of that on the x axis's left: the iterations
+    grow to the right), so the next many redraws leave it alone. A range the
     learner sets (pan, zoom) is not touched: pyqtgraph turns autorange off for it.
     """
 
@@ -110,13 +111,16 @@ class SteadyViewBox(pg.ViewBox):
     def setRange(self, rect=None, xRange=None, yRange=None, *args, **kwargs):  # noqa: N802 - Qt's name
         if self.steady and self._updatingRange and rect is None:  # an autorange, while running
             current = self.viewRange()
-            xRange = None if self.x_follows_link else self._steady_axis(current[0], xRange)
+            # iterations grow to the right: left of the first one only room for the padding's
+            # growth, not an empty stretch of negative iterations
+            xRange = None if self.x_follows_link else self._steady_axis(current[0], xRange,
+                                                                        low_margin=0.25)
             yRange = self._steady_axis(current[1], yRange)
             if xRange is None and yRange is None:
                 return
         return super().setRange(rect, xRange, yRange, *args, **kwargs)
 
-    def _steady_axis(self, current, wanted):
+    def _steady_axis(self, current, wanted, low_margin: float = 1.0):
         if wanted is None:
             return None
         lo, hi = current
@@ -131,7 +135,7 @@ class SteadyViewBox(pg.ViewBox):
         if a_in and b_in:
             return None  # holds the data, and the data fills at least half of it: keep it
         margin = self.STEADY_MARGIN * width  # on the side the data left by
-        return (lo if a_in else a - margin, hi if b_in else b + margin)
+        return (lo if a_in else a - margin * low_margin, hi if b_in else b + margin)
 
     def settle(self) -> None:
         """Leave steady mode and fit the data exactly again (where autorange is on)."""

@@ -396,8 +396,7 @@ def waves_of(tape):
     """The wave-scheduled backward of a tape replayed from its arrays (None: the loop runs)."""
     import engine.tape
     gradient = engine.tape._replay_arrays(tape)
-    cells = dict(zip(gradient.__code__.co_freevars, (c.cell_contents for c in gradient.__closure__)))
-    return gradient, cells["waves"]
+    return gradient, gradient.backward_waves
 
 
 @pytest.mark.parametrize("source, values, kinds", [

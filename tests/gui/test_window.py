@@ -244,3 +244,17 @@ def test_the_cards_instruction_is_whole_on_the_canvas(window):
     banner = window.scene.banner
     assert "Space" in banner.text
     assert _elide(banner.text, _font(12, True, True), banner.width - 24) == banner.text  # no "…"
+
+
+def test_the_plots_keep_steady_axes_while_running_and_fit_the_data_when_paused(qtbot, window):
+    window.ensure_plots()
+    assert not window.curves.steady()
+    window.engine.tolChanged.emit(-1.0)  # never converge: the run goes on until paused
+    window.speed_control.set_speed(FAST - 1)
+    with qtbot.waitSignal(window.iterationsShown, timeout=5000):
+        window.toggle_run()
+    qtbot.waitUntil(lambda: window.state.running, timeout=5000)
+    assert window.curves.steady()
+    window.toggle_run()
+    qtbot.waitUntil(lambda: not window.state.running, timeout=5000)
+    assert not window.curves.steady()
