@@ -193,17 +193,21 @@ class Presenter(QObject):
         drag = shown.kind == TRAVEL and shown.iteration != self._travelled_to
         self._travelled_to = shown.iteration if shown.kind == TRAVEL else None
         self._show_numbers(shown, panels_now=shown.kind in (TRAVEL, LIVE) and shown.redraw
-                           and not drag)
+                           and not drag, panels_later=shown.kind == LOADED)
         self._emit_shown(shown)
 
-    def _show_numbers(self, shown: Shown, panels_now: bool = False) -> None:
-        """Everything but the canvas: plots, readout, time travel, panels."""
+    def _show_numbers(self, shown: Shown, panels_now: bool = False,
+                      panels_later: bool = False) -> None:
+        """Everything but the canvas: plots, readout, time travel, panels (``panels_later``: in
+        a later event-loop turn, so a new program's graph is painted first)."""
         if shown.records:
             self.plot_beat.request()
         self._show_readout(shown)
         self.sync_timeline()
         if panels_now:
             self.push_moment_to_panels()
+        elif panels_later:
+            self.panel_beat.later()
         else:
             self.panel_beat.request()
 

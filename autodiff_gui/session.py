@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.graph import GraphSnapshot
-from engine.language import Program, ProgramError, evaluate
+from engine.language import Program, ProgramError, start
 from engine.records import ChainRuleStep, ForwardStep, IterationRecord, RecordBatch
 from engine.replay import Moment, MomentCache, replay
 from engine.train import IterationStart, quadratic_minimum
@@ -274,7 +274,7 @@ class Session(QObject):
                 m = replayed
                 if m is None or m.before is not graph or m.program is not self.program or m.lr != self.lr:
                     m = replay(self.program, None, 0, self.lr, like=graph)
-                self._moment = m.at(len(m.forward))
+                self._moment = m.at(m.forward_total)
                 names = list(m.param_names)
             except ProgramError:
                 pass
@@ -428,7 +428,7 @@ class Session(QObject):
         if self.program is None:
             return []
         try:
-            return [name for name, _ in evaluate(self.program).params]
+            return list(start(self.program).names)
         except ProgramError:
             return []
 
@@ -437,14 +437,14 @@ class Session(QObject):
         if self.program is None:
             return {}
         try:
-            ev = evaluate(self.program)
+            first = start(self.program)
         except ProgramError:
             return {}
-        target = quadratic_minimum(self.program, ev.param_values())
+        target = quadratic_minimum(self.program, first.values)
         if target is None:
             return {}
         # round away the finite-difference noise (b* = 5.9e-12 is b* = 0)
-        return {name: round(float(f"{v:.9g}"), 9) for (name, _), v in zip(ev.params, target)}
+        return {name: round(float(f"{v:.9g}"), 9) for name, v in zip(first.names, target)}
 
     def index_of(self, iteration: int) -> int:
         """The History index of ``iteration`` (0 when nothing is recorded)."""

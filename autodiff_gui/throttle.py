@@ -68,6 +68,12 @@ class Beat:
         else:
             self.timer.start(int(wait) + 1)
 
+    def later(self) -> None:
+        """As :meth:`request`, but never in this event-loop turn: what is drawn now (a new
+        graph on the canvas) reaches the screen first."""
+        if not self.timer.isActive():
+            self.timer.start(max(0, int(self._wait_ms()) + 1))
+
     def now(self) -> None:
         self.timer.stop()
         self.last = time.monotonic()

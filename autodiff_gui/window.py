@@ -56,6 +56,8 @@ if TYPE_CHECKING:  # built after the first frame (see MainWindow.ensure_plots)
 
 APP_NAME = "Autodiff GUI"
 DEFAULT_LR = 0.1
+#: The longest the plots wait for a loading program's graph to be shown before they are built
+PLOTS_WAIT_MS = 15000
 
 
 class MainWindow(QMainWindow):
@@ -271,8 +273,23 @@ class MainWindow(QMainWindow):
         return self._plots
 
     def _build_plots_after_first_frame(self) -> None:
-        if self._plots is None and not self._closing:
-            self.ensure_plots()
+        if self._plots is not None or self._closing:
+            return
+        if self.session.awaiting_reset and not self._plots_waited:
+            # a program is loading (micrograd's demo network takes seconds): its graph on the
+            # canvas comes first, the plots in the event-loop turn after it is shown (or, should
+            # it never be, after PLOTS_WAIT_MS)
+            self._plots_waited = True
+            self.graphShown.connect(self._plots_after_graph)
+            QTimer.singleShot(PLOTS_WAIT_MS, self, self._build_plots_after_first_frame)
+            return
+        self.ensure_plots()
+
+    _plots_waited = False
+
+    def _plots_after_graph(self, _graph=None) -> None:
+        self.graphShown.disconnect(self._plots_after_graph)
+        QTimer.singleShot(0, self, self._build_plots_after_first_frame)
 
     # --- the state, read from the Session ------------------------------------------------------
     @property

@@ -136,6 +136,13 @@ class EngineWorker(QObject):
             graph = evaluate(self._program, self._trainer.values).snapshot()
         self.graphReset.emit(graph, self._program)
         self._emit_state()
+        if moment is not None:
+            # the backward pass's records, here rather than in the GUI thread, which draws the
+            # graph meanwhile (a reader there that comes first waits for them or makes them)
+            try:
+                moment.prepare()
+            except ArithmeticError:
+                pass  # an overflow: the reader gets it, as from a replay made all at once
 
     @Slot(float)
     def set_lr(self, lr: float) -> None:

@@ -463,8 +463,8 @@ def record_readout(record: IterationRecord | None, loss_name: str = "L") -> str:
 def moment_readout(moment: Moment, loss_name: str = "L") -> str:
     """The readout at a moment of an iteration: the loss once the forward pass has computed it,
     the gradients once the backward pass has (never ahead of the canvas)."""
-    loss = moment.loss if moment.position >= len(moment.forward) else None
+    loss = moment.loss if moment.position >= moment.forward_total else None
     done = moment.position >= moment.complete
-    params = [(name, v, g if done else None)
-              for name, v, g in zip(moment.param_names, moment.values, moment.grads)]
+    grads = moment.grads if done else (None,) * len(moment.values)
+    params = [(name, v, g) for name, v, g in zip(moment.param_names, moment.values, grads)]
     return readout_text(moment.iteration, loss_name, loss, params, moment.lr)

@@ -8,6 +8,7 @@ can travel back to any recorded moment while memory stays bounded by the history
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,55 @@ from .graph import GraphSnapshot, NodeInfo, backward_steps, forward_steps
 from .language import Program, evaluate
 from .records import ChainRuleStep, ForwardStep
 from .value import topological_order
+
+
+class _Rest:
+    """What a moment's backward pass adds (the snapshot after it, the forward steps and every
+    multiplication), computed once, by whichever thread asks first.
+
+    The engine thread hands a freshly loaded program's moment to the window before this part is
+    done (the graph can be drawn without it: on micrograd's demo network it is a second of
+    work) and then computes it at once; a reader that comes earlier waits for it, or computes it
+    itself if the engine has not begun. Only the thread holding the lock touches the
+    evaluation's ``Value`` objects, and they are dropped once done."""
+
+    __slots__ = ("_lock", "_ev", "_before", "_value", "_error", "forward_total", "chain_total")
+
+    def __init__(self, ev, before: GraphSnapshot) -> None:
+        self._lock = threading.Lock()
+        self._ev = ev
+        self._before = before
+        self._value: tuple | None = None
+        self._error: BaseException | None = None
+        self.forward_total = sum(1 for n in before.nodes if n.children)
+        self.chain_total = sum(len(n.children) for n in before.nodes)
+
+    @property
+    def done(self) -> bool:
+        return self._value is not None or self._error is not None
+
+    def get(self) -> tuple[GraphSnapshot, tuple[ForwardStep, ...], tuple[ChainRuleStep, ...]]:
+        if not self.done:
+            with self._lock:
+                if not self.done:
+                    try:
+                        self._value = _backward_part(self._ev, self._before)
+                    except BaseException as exc:  # an overflow in the backward pass: each reader
+                        self._error = exc  # gets it, as a replay that did all at once raised it
+                    finally:
+                        self._ev = None
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _backward_part(ev, before: GraphSnapshot) -> tuple:
+    chain = tuple(backward_steps(ev.loss))
+    topo = topological_order(ev.loss)  # the snapshot's order: node i is topo[i]
+    after = GraphSnapshot(tuple(NodeInfo(n.id, n.name, n.label, n.kind, n.op, n.data, v.grad,
+                                         n.children, n.local_grads, n.origin)
+                                for n, v in zip(before.nodes, topo)), before.root, before.groups)
+    return after, tuple(forward_steps(before)), chain
 
 
 @dataclass(frozen=True)
@@ -27,6 +77,9 @@ class Moment:
     yet), :attr:`seed_position` is the seed (the loss's gradient set to 1, the backward pass's
     step 0), ``seed_position + k`` is "after the k-th chain-rule multiplication", and
     ``complete`` (the default) is the whole backward pass done.
+
+    ``after``, ``forward`` and ``chain`` are made when first read (or by :meth:`prepare`); the
+    positions, the counts and ``before`` are known at once.
     """
 
     program: Program = field(repr=False)
@@ -36,9 +89,7 @@ class Moment:
     values: tuple[float, ...]  # the parameters before this iteration's update
     param_nodes: tuple[int, ...]  # each parameter's node id in the graph (-1: the loss ignores it)
     before: GraphSnapshot = field(repr=False)  # after the forward pass; gradients 0
-    after: GraphSnapshot = field(repr=False)  # after the whole backward pass
-    forward: tuple[ForwardStep, ...] = field(repr=False)
-    chain: tuple[ChainRuleStep, ...] = field(repr=False)
+    rest: _Rest = field(repr=False, compare=False)  # after, forward and chain, made once
     position: int = -1
 
     def __post_init__(self) -> None:
@@ -46,13 +97,42 @@ class Moment:
             object.__setattr__(self, "position", self.complete)
 
     @property
+    def after(self) -> GraphSnapshot:
+        """The graph after the whole backward pass."""
+        return self.rest.get()[0]
+
+    @property
+    def forward(self) -> tuple[ForwardStep, ...]:
+        return self.rest.get()[1]
+
+    @property
+    def chain(self) -> tuple[ChainRuleStep, ...]:
+        return self.rest.get()[2]
+
+    def prepare(self) -> Moment:
+        """Make ``after``, ``forward`` and ``chain`` now, in this thread (the engine's, for the
+        moment it has just handed to the window); returns the moment."""
+        self.rest.get()
+        return self
+
+    @property
+    def forward_total(self) -> int:
+        """``len(forward)``, known without making the steps."""
+        return self.rest.forward_total
+
+    @property
+    def chain_total(self) -> int:
+        """``len(chain)``, known without making the steps."""
+        return self.rest.chain_total
+
+    @property
     def seed_position(self) -> int:
         """The backward pass's step 0: dL/dL = 1."""
-        return len(self.forward) + 1
+        return self.rest.forward_total + 1
 
     @property
     def complete(self) -> int:
-        return self.seed_position + len(self.chain)
+        return self.seed_position + self.rest.chain_total
 
     @property
     def seeded(self) -> bool:
@@ -61,12 +141,13 @@ class Moment:
 
     @property
     def loss(self) -> float:
-        return self.after.nodes[self.after.root].data
+        return self.before.nodes[self.before.root].data  # the backward pass changes no value
 
     @property
     def grads(self) -> tuple[float, ...]:
         """dL/dθ for each parameter, after the whole backward pass."""
-        return tuple(self.after.nodes[i].grad if i >= 0 else 0.0 for i in self.param_nodes)
+        after = self.after
+        return tuple(after.nodes[i].grad if i >= 0 else 0.0 for i in self.param_nodes)
 
     @property
     def next_values(self) -> tuple[float, ...]:
@@ -75,7 +156,7 @@ class Moment:
 
     @property
     def forward_done(self) -> int:
-        return min(self.position, len(self.forward))
+        return min(self.position, self.rest.forward_total)
 
     @property
     def chain_done(self) -> int:
@@ -88,9 +169,9 @@ class Moment:
 
     def shown_grads(self) -> list[float]:
         """Each node's gradient at this position of the backward pass (NaN: not reached yet)."""
-        grads = [math.nan] * len(self.after.nodes)
+        grads = [math.nan] * len(self.before.nodes)
         if self.seeded:
-            grads[self.after.root] = 1
+            grads[self.before.root] = 1
         for step in self.chain[:self.chain_done]:
             grads[step.child] = step.child_grad_after
         return grads
@@ -102,20 +183,17 @@ def replay(program: Program, values: Sequence[float] | None = None, iteration: i
 
     ``like``, a snapshot of the same program (another iteration's, or the engine's own of this
     one), lends its names when the shape is the same (``Evaluation.snapshot``): the names are
-    the costly part of a snapshot. The snapshot after the backward pass is the one before with
-    the gradients, not a second copy of the graph."""
-    ev = evaluate(program, values)
+    the costly part of a snapshot; without it the forward pass notes them as it goes (one pass,
+    not two). The snapshot after the backward pass is the one before with the gradients, not a
+    second copy of the graph; it, the forward steps and the multiplications are made when first
+    read (:class:`Moment`)."""
+    ev = evaluate(program, values, named=like is None)
     before = ev.snapshot(like)
-    chain = tuple(backward_steps(ev.loss))
-    topo = topological_order(ev.loss)  # the snapshot's order: node i is topo[i]
-    after = GraphSnapshot(tuple(NodeInfo(n.id, n.name, n.label, n.kind, n.op, n.data, v.grad,
-                                         n.children, n.local_grads, n.origin)
-                                for n, v in zip(before.nodes, topo)), before.root, before.groups)
     names = tuple(name for name, _ in ev.params)
-    index = {id(v): i for i, v in enumerate(topo)}
+    index = {id(v): i for i, v in enumerate(topological_order(ev.loss))}
     nodes = tuple(index.get(id(v), -1) for _, v in ev.params)
-    return Moment(program, iteration, lr, names, tuple(ev.param_values()), nodes, before, after,
-                  tuple(forward_steps(before)), chain, position)
+    return Moment(program, iteration, lr, names, tuple(ev.param_values()), nodes, before,
+                  _Rest(ev, before), position)
 
 
 #: What a cached moment costs, counted in nodes and chain-rule steps (each a small frozen tuple):
@@ -127,7 +205,7 @@ CACHE_MOMENTS = 256
 def moment_cost(moment: Moment) -> int:
     """The size of a moment in the units of :data:`CACHE_COST`: its two snapshots' nodes, its
     forward steps and its multiplications."""
-    return 2 * len(moment.after.nodes) + len(moment.forward) + len(moment.chain)
+    return 2 * len(moment.before.nodes) + moment.forward_total + moment.chain_total
 
 
 class MomentCache:

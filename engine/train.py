@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .graph import GraphSnapshot, backward_steps, forward_steps, format_number
-from .language import Evaluation, Program, ProgramError, ProgramOverflow, evaluate
+from .language import Evaluation, Program, ProgramError, ProgramOverflow, evaluate, start
 from .records import (ChainRuleStep, ForwardStep, IterationRecord, RecordBatch, iteration_record,
                       param_state)
 from .defaults import (CONVERGED, DEFAULT_LR, DEFAULT_STEPS, DEFAULT_TOL, DIVERGED, ERROR,  # noqa: F401
@@ -92,9 +92,13 @@ class Trainer:
         self.lr = float(lr)
         self.tol = float(tol)
         self.zero_grad = zero_grad
-        first = evaluate(program, param_values)  # raises ProgramError for a bad program
-        self.names = [name for name, _ in first.params]
-        self.values = first.param_values()
+        if param_values is None:  # evaluated once per program text (the editor did already)
+            first = start(program)  # raises ProgramError for a bad program
+            self.names, self.values = list(first.names), list(first.values)
+        else:
+            ev = evaluate(program, param_values)  # raises ProgramError for a bad program
+            self.names = [name for name, _ in ev.params]
+            self.values = ev.param_values()
         self.start_values = list(self.values)
         self.iteration = 0
         self.status = RUNNING

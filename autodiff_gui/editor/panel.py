@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPalette, QTextCursor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget)
 
-from engine.language import Program, ProgramError, evaluate, parse, set_binding
+from engine.language import Program, ProgramError, parse, set_binding, start
 from engine.presets import Preset, preset, presets
 
 from .code_editor import CodeEditor
@@ -35,7 +35,7 @@ def check(source: str, name: str) -> Program:
     """Parse ``source`` and build its graph once, so that errors only found while evaluating
     (an undefined name, log of a negative number) are shown in the editor too."""
     program = parse(source, name)
-    evaluate(program)
+    start(program)  # evaluated, and remembered for the engine, the sweep and the plots
     return program
 
 

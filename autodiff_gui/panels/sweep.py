@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from engine.graph import format_number
-from engine.language import Program, ProgramError, evaluate
+from engine.language import Program, ProgramError, start
 from engine.regimes import predict_regime
 from engine.timeslice import Pace
 from engine.sweep import (DEFAULT_COUNT, DEFAULT_HI, DEFAULT_LO, DEFAULT_MAX_ITERATIONS,
@@ -285,8 +285,7 @@ class SweepPanel(QWidget):
         if self._program is None:
             return None
         try:
-            values = self._values if self._values is not None else \
-                evaluate(self._program).param_values()
+            values = self._values if self._values is not None else start(self._program).values
         except ProgramError:
             return None
         if len(values) != 1:

@@ -5,10 +5,10 @@ tree and builds the Value graph. See README.md, "The loss language", for what it
 """
 
 from .errors import ProgramError, ProgramOverflow
-from .interpreter import Evaluation, evaluate
+from .interpreter import Evaluation, Start, cached_start, evaluate, start
 from .parser import (BUILTINS, FUNCTIONS, MAX_LIST_LENGTH, MAX_NESTING, MAX_OPERATIONS,
                      MAX_SOURCE_CHARS, Binding, Program, parse, set_binding)
 
 __all__ = ["BUILTINS", "FUNCTIONS", "MAX_LIST_LENGTH", "MAX_NESTING", "MAX_OPERATIONS",
-           "MAX_SOURCE_CHARS", "Binding", "Evaluation", "Program", "ProgramError", "ProgramOverflow", "evaluate",
-           "parse", "set_binding"]
+           "MAX_SOURCE_CHARS", "Binding", "Evaluation", "Program", "ProgramError", "ProgramOverflow", "Start",
+           "cached_start", "evaluate", "parse", "set_binding", "start"]

@@ -12,6 +12,8 @@ import ast
 import copy
 import math
 import re
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -37,6 +39,9 @@ class Evaluation:
     _names: tuple | None = field(default=None, repr=False)
     #: every top-level name and what it holds at the end of the pass (the data view reads it)
     env: dict[str, object] = field(default_factory=dict, repr=False)
+    #: the noting run that built this graph (``evaluate(..., named=True)``), until the first
+    #: snapshot has read its notes: then no second pass is needed for the names
+    _noted: object = field(default=None, repr=False)
 
     def snapshot(self, like: GraphSnapshot | None = None) -> GraphSnapshot:
         """The graph as plain data, every node named as the program names it (see
@@ -51,33 +56,99 @@ class Evaluation:
             if same is not None:
                 return same
         if self._names is None:
-            self._names = _program_names(self)
+            self._names = _program_names(self, self._noted)
+            self._noted = None
         return snapshot(self.loss, self.kinds, *self._names)
 
     def param_values(self) -> list[float]:
         return [v.data for _, v in self.params]
 
 
-def evaluate(program: Program, param_values: Sequence[float] | None = None) -> Evaluation:
+def evaluate(program: Program, param_values: Sequence[float] | None = None, *,
+             named: bool = False) -> Evaluation:
     """Build the graph of ``program``; the k-th ``Value(...)`` gets ``param_values[k]`` if given.
 
     Evaluated at its own starting values (no ``param_values``), a program with a model
     (``def predict``) also has its data and model checked, so a mistake there is an error at
-    its line and column when the program is loaded, like any other."""
-    ev = _Interpreter(program, param_values).run()
+    its line and column when the program is loaded, like any other.
+
+    ``named``: the pass notes as it goes what a snapshot needs to name the nodes (the same
+    graph and numbers; slower than a plain pass, but its first snapshot needs no second pass).
+    """
+    began = time.perf_counter()
+    run = _Recorder(program, param_values) if named else _Interpreter(program, param_values)
+    ev = run.run()
+    if named:
+        ev._noted = run
     if param_values is None and program.model is not None:
         from .model import bind  # here, not at the top: model builds on this module
         bind(ev)
+    if param_values is None:
+        _remember(program, ev, time.perf_counter() - began)
     return ev
 
 
-def _program_names(ev: Evaluation) -> tuple:
+@dataclass(frozen=True)
+class Start:
+    """A program at its own starting values, as plain numbers: each parameter's name and value,
+    the loss, and how long the evaluation that found them took (seconds)."""
+
+    names: tuple[str, ...]
+    values: tuple[float, ...]
+    loss: float
+    seconds: float
+
+
+#: The last few programs evaluated at their starting values (see :func:`start`)
+_STARTS: list[tuple[Program, Start]] = []
+_STARTS_KEPT = 4
+_STARTS_LOCK = threading.Lock()
+
+
+def start(program: Program) -> Start:
+    """``program`` at its starting values: from the last few programs evaluated there (by any
+    thread: the editor's check, the engine), else evaluated now (raising :class:`ProgramError`
+    as :func:`evaluate` does). A program is a pure function of its text, so the same text has
+    the same start: opening a 68,000-node network evaluates it once for the editor, the sweep,
+    the targets and the trainer, not once each."""
+    found = cached_start(program)
+    if found is None:
+        evaluate(program)  # which remembers it
+        found = cached_start(program)
+    return found
+
+
+def cached_start(program: Program) -> Start | None:
+    """:func:`start` if it is known already, else None (nothing is evaluated)."""
+    with _STARTS_LOCK:
+        for i, (p, s) in enumerate(_STARTS):
+            if p is program or p == program:
+                _STARTS.append(_STARTS.pop(i))  # the most recently used last
+                return s
+    return None
+
+
+def _remember(program: Program, ev: Evaluation, seconds: float) -> None:
+    found = Start(tuple(name for name, _ in ev.params), tuple(ev.param_values()),
+                  float(ev.loss.data), seconds)
+    with _STARTS_LOCK:
+        _STARTS[:] = [(p, s) for p, s in _STARTS if not (p is program or p == program)]
+        _STARTS.append((program, found))
+        del _STARTS[:-_STARTS_KEPT]
+
+
+def _program_names(ev: Evaluation, noted: _Recorder | None = None) -> tuple:
     """The names of ``ev``'s sums, the origin of each of its nodes and the groups the program
-    made them in, from a second pass that notes them (the graph has the same shape at the same
-    parameters: nodes match by position)."""
-    run = _Recorder(ev.program, ev.param_values())
-    twin = run.run()
-    mine, theirs = topological_order(ev.loss), topological_order(twin.loss)
+    made them in, from ``noted`` (the noting run that built ``ev``) or else from a second pass
+    that notes them (the graph has the same shape at the same parameters: nodes match by
+    position)."""
+    if noted is not None:
+        run, twin = noted, ev
+    else:
+        run = _Recorder(ev.program, ev.param_values())
+        twin = run.run()
+    mine = topological_order(ev.loss)
+    theirs = mine if twin is ev else topological_order(twin.loss)
     if len(mine) != len(theirs):
         return {}, {}, None
     texts: list[str] = []
