@@ -131,10 +131,22 @@ class GraphScene(QGraphicsScene):
 
     def view_for(self, graph: GraphSnapshot) -> VisibleGraph:
         """The graph as the canvas would draw ``graph``: with the groups open now if it has the
-        shape shown, else with the groups a graph opens with (:func:`engine.groups.default_open`)."""
+        shape shown, else with the groups a graph opens with (:func:`engine.groups.default_open`).
+        The last answer is kept: the presenter asks before the scene builds the same graph (a
+        snapshot is frozen, so the same object has the same view)."""
         if self.view is not None and _shape(graph) == self._shape:
-            return visible_graph(graph, self.view.opened)
-        return visible_graph(graph, default_open(graph) if self.grouping else all_open(graph))
+            opened = self.view.opened
+        else:
+            opened = None
+        last = self._last_view
+        if last is not None and last[0] is graph and last[1] == opened and last[2] == self.grouping:
+            return last[3]
+        view = visible_graph(graph, opened if opened is not None else
+                             default_open(graph) if self.grouping else all_open(graph))
+        self._last_view = (graph, opened, self.grouping, view)
+        return view
+
+    _last_view: tuple | None = None
 
     def set_layout(self, graph: GraphSnapshot, layout, view: VisibleGraph | None = None) -> None:
         """Build the items for ``graph`` from a layout made elsewhere (the layout thread) of
@@ -827,4 +839,15 @@ def _node_texts(g: GraphSnapshot, node_id: int, has_op: bool) -> tuple[str, str 
 
 
 def _shape(graph: GraphSnapshot) -> tuple:
-    return (tuple((n.kind, n.op, n.children, n.name) for n in graph.nodes), len(graph.groups))
+    """What the scene's items depend on. The last few graphs' are kept by identity (a snapshot is
+    frozen): loading a 68,000-node network asks five times for the same graph's."""
+    for g, shape in _SHAPES:
+        if g is graph:
+            return shape
+    shape = (tuple((n.kind, n.op, n.children, n.name) for n in graph.nodes), len(graph.groups))
+    _SHAPES.insert(0, (graph, shape))
+    del _SHAPES[2:]
+    return shape
+
+
+_SHAPES: list[tuple[GraphSnapshot, tuple]] = []
