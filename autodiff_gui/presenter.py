@@ -36,6 +36,7 @@ BACKGROUND_LAYOUT_NODES = 400
 PLOT_FRAME_MS = 200  # the loss and parameter plots during a fast run
 PANEL_FRAME_MS = 250  # the Learn panels and the landscape during a fast run
 BEAT_SPACING_MS = 60  # the least time between the plots' redraw and the panels'
+PENDING_MS = 40  # how often the panels look whether the engine has made a new moment's records
 
 CARD_HINT = "Space runs gradient descent · → takes one step"
 LOADED_HINT = ("Press Space to run gradient descent, or → to step through it one forward "
@@ -283,6 +284,9 @@ class Presenter(QObject):
         m = self.session.current_moment()
         if m is None:
             return
+        if m.pending:  # the engine thread is making its backward records: ask again soon
+            self.panel_beat.timer.start(PENDING_MS)
+            return
         panel = self.w.teach.currentWidget()
         if panel is not None and hasattr(panel, "set_moment") and not self.w.teach_dock.isHidden():
             panel.set_moment(m)
@@ -331,7 +335,7 @@ class Presenter(QObject):
 
     def _push_landscape_now(self) -> None:
         m = self.session.current_moment()
-        if m is not None:
+        if m is not None and not m.pending:  # else the panels' beat pushes it once it is made
             self._push_landscape(m)
 
     # --- the run's state --------------------------------------------------------------------------

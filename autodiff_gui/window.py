@@ -283,9 +283,15 @@ class MainWindow(QMainWindow):
             self.graphShown.connect(self._plots_after_graph)
             QTimer.singleShot(PLOTS_WAIT_MS, self, self._build_plots_after_first_frame)
             return
+        if not self._plots_imported:  # the modules (pyqtgraph: most of it) in a turn of their own
+            self._plots_imported = True
+            _import_plot_modules()
+            QTimer.singleShot(0, self, self._build_plots_after_first_frame)
+            return
         self.ensure_plots()
 
     _plots_waited = False
+    _plots_imported = False
 
     def _plots_after_graph(self, _graph=None) -> None:
         self.graphShown.disconnect(self._plots_after_graph)
@@ -495,6 +501,12 @@ class MainWindow(QMainWindow):
             self.sweep.shutdown()
         self.presenter.layout.shutdown()
         self.session.stop()
+
+
+def _import_plot_modules() -> None:
+    """What :meth:`MainWindow.ensure_plots` imports, imported now."""
+    from .panels import landscape, sweep  # noqa: F401
+    from .plots import curves, data  # noqa: F401
 
 
 def _place() -> QWidget:

@@ -130,7 +130,7 @@ class EngineWorker(QObject):
         except ProgramError:
             moment = None
         if moment is not None:
-            self.momentReplayed.emit(moment)
+            self.momentReplayed.emit(moment.promise())
             graph = moment.before
         else:
             graph = evaluate(self._program, self._trainer.values).snapshot()

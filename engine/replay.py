@@ -29,7 +29,8 @@ class _Rest:
     itself if the engine has not begun. Only the thread holding the lock touches the
     evaluation's ``Value`` objects, and they are dropped once done."""
 
-    __slots__ = ("_lock", "_ev", "_before", "_value", "_error", "forward_total", "chain_total")
+    __slots__ = ("_lock", "_ev", "_before", "_value", "_error", "forward_total", "chain_total",
+                 "promised")
 
     def __init__(self, ev, before: GraphSnapshot) -> None:
         self._lock = threading.Lock()
@@ -39,6 +40,7 @@ class _Rest:
         self._error: BaseException | None = None
         self.forward_total = sum(1 for n in before.nodes if n.children)
         self.chain_total = sum(len(n.children) for n in before.nodes)
+        self.promised = False  # the thread that made it makes the records next
 
     @property
     def done(self) -> bool:
@@ -114,6 +116,23 @@ class Moment:
         moment it has just handed to the window); returns the moment."""
         self.rest.get()
         return self
+
+    def promise(self) -> Moment:
+        """Say that this thread will :meth:`prepare` the moment next, so a reader in another
+        thread that can do something else first need not wait (:attr:`pending`)."""
+        self.rest.promised = True
+        return self
+
+    @property
+    def ready(self) -> bool:
+        """Whether ``after``, ``forward`` and ``chain`` are made (reading them costs nothing)."""
+        return self.rest.done
+
+    @property
+    def pending(self) -> bool:
+        """Whether they are being made elsewhere (:meth:`promise`), not made yet: reading them
+        now would wait for that thread."""
+        return self.rest.promised and not self.rest.done
 
     @property
     def forward_total(self) -> int:
