@@ -130,3 +130,14 @@ def test_a_cached_moment_costs_no_backward_pass_to_weigh():
     cache = MomentCache()
     m = cache.replay(("g", 0), program, start(program).values, 0, 0.1)
     assert not m.rest.done and cache.cost == moment_cost(m)
+
+
+def test_a_promised_moment_is_pending_until_its_maker_prepares_it():
+    program = parse(mlp_program((3,), points=3))
+    moment = replay(program)
+    assert not moment.ready and not moment.pending  # nobody said they would make it: read it
+    moment.promise()
+    assert moment.pending and not moment.ready
+    assert moment.at(0).pending  # the same records at every position
+    moment.prepare()
+    assert moment.ready and not moment.pending and moment.at(0).ready
