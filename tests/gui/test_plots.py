@@ -268,6 +268,22 @@ def test_panel_titles_speak_to_a_learner(panel: CurvesPanel) -> None:
     assert panel.loss_plot().getAxis("bottom").labelText == "iteration"
 
 
+def test_the_titles_fit_a_plot_as_narrow_as_a_1600_px_window_gives(qtbot) -> None:
+    widget = CurvesPanel()
+    qtbot.addWidget(widget)
+    widget.resize(2 * 175 + 30, 300)  # about what a 1600 px wide window gives each plot
+    widget.show()
+    qtbot.waitExposed(widget)
+    for plot in (widget.loss_plot(), widget.param_plot()):
+        view = plot.getViewWidget()
+        label = plot.titleLabel
+        qtbot.waitUntil(lambda: view.width() < 200)  # noqa: B023 (used at once)
+        box = view.mapFromScene(label.mapRectToScene(label.rect())).boundingRect()
+        text = label.item.boundingRect().width()
+        assert text <= label.rect().width()  # the whole title, "Parameters per iteration"
+        assert 0 <= box.left() and box.right() <= view.width()  # and all of it in the plot
+
+
 def test_tutorial_iterations_appear_in_the_plots(panel: CurvesPanel, qtbot) -> None:
     panel.append(tutorial_records())
     x, loss = panel.loss_data()
