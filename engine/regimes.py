@@ -124,9 +124,9 @@ def _gradients_of(program: Program, values: Sequence[float]):
     as the ``Value`` path, without interpreting the program again: on the moons preset a power
     iteration took 10 s through the interpreter), or through the interpreter where the tape
     cannot replay a point."""
-    from .tape import REPLAY_ERRORS, compile_program
+    from .tape import REPLAY_ERRORS, program_tape
 
-    tape = compile_program(program, values)
+    tape = program_tape(program, values)  # compiled once per program text, by whoever asks first
 
     def grad(point: list[float]) -> list[float]:
         if tape is not None:

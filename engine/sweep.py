@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .language import Program
-from .tape import Tape, compile_program
+from .tape import Tape, program_tape
 from .train import CONVERGED, DEFAULT_TOL, DIVERGED, ERROR, MAX_STEPS, RUNNING, Trainer
 
 DEFAULT_LO, DEFAULT_HI, DEFAULT_COUNT = 1e-3, 1.5, 50
@@ -93,7 +93,7 @@ def sweep(program: Program, lrs: Iterable[float] | None = None,
             return
         if not compiled:  # once for every rate (None: the runs take the Value path)
             compiled = True
-            tape = compile_program(program, param_values)
+            tape = program_tape(program, param_values)  # or the one a run compiled already
         point = _run_one(program, float(lr), max_iterations, tol, stop, param_values, tape, every)
         if point is None:
             return

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -255,6 +256,39 @@ def compile_program(program, values: Sequence[float] | None = None) -> Tape | No
         return tape
     except (ProgramError, ArithmeticError, ValueError, Unsupported):
         return None
+
+
+#: Tapes compiled for the last few programs (see :func:`program_tape`)
+_TAPES: list[tuple[object, Tape]] = []
+_TAPES_KEPT = 2
+_TAPES_LOCK = threading.Lock()
+
+
+def program_tape(program, values: Sequence[float] | None = None) -> Tape | None:
+    """:func:`compile_program`, once per program text: a tape compiled by any thread (the engine's
+    trainer, a regime prediction) serves every later caller. A tape does not depend on the values
+    it was recorded at (only the parameters' nodes change; the constants are the same), so the
+    replay at any point gives the same numbers, bit for bit. A program with no tape is compiled
+    again when asked (it may have one at other values)."""
+    tape = cached_tape(program)
+    if tape is None:
+        tape = compile_program(program, values)
+        if tape is not None:
+            with _TAPES_LOCK:
+                _TAPES[:] = [(p, t) for p, t in _TAPES if not (p is program or p == program)]
+                _TAPES.append((program, tape))
+                del _TAPES[:-_TAPES_KEPT]
+    return tape
+
+
+def cached_tape(program) -> Tape | None:
+    """The tape :func:`program_tape` compiled for ``program`` already, else None (nothing is
+    compiled: for a caller that would rather take the Value path once than compile)."""
+    with _TAPES_LOCK:
+        for p, t in _TAPES:
+            if p is program or p == program:
+                return t
+    return None
 
 
 def _evaluate_watching(evaluate, program, values):
@@ -926,5 +960,5 @@ def _array_function(tape: Tape, kind: str, carry: bool) -> Callable:
     return run
 
 
-__all__ = ["GENERATE_UP_TO", "OPS", "REPLAY_ERRORS", "Fallback", "Tape", "Unsupported", "compile_graph",
-           "compile_program", "record"]
+__all__ = ["GENERATE_UP_TO", "OPS", "REPLAY_ERRORS", "Fallback", "Tape", "Unsupported", "cached_tape",
+           "compile_graph", "compile_program", "program_tape", "record"]

@@ -141,3 +141,43 @@ def test_a_promised_moment_is_pending_until_its_maker_prepares_it():
     assert moment.at(0).pending  # the same records at every position
     moment.prepare()
     assert moment.ready and not moment.pending and moment.at(0).ready
+
+
+def test_a_program_is_compiled_to_a_tape_once_for_every_trainer(runs, monkeypatch):
+    from engine import tape as tape_module
+
+    tape_module._TAPES.clear()
+    compiled = []
+    original = tape_module.compile_program
+
+    def compile_program(program, values=None):
+        compiled.append(program)
+        return original(program, values)
+
+    monkeypatch.setattr(tape_module, "compile_program", compile_program)
+    program = parse(mlp_program((3,), points=3))
+    first = Trainer(program, keep_records=False, tol=0.0)
+    first.run(10)
+    again = Trainer(parse(mlp_program((3,), points=3)), keep_records=False, tol=0.0)  # same text
+    again.run(10)
+    assert len(compiled) == 1 and first.tape is again.tape
+    assert again.values == first.values  # the same run, bit for bit
+    tape_module._TAPES.clear()
+
+
+def test_the_curvature_on_a_compiled_tape_is_the_interpreters_bit_for_bit(runs):
+    from engine import tape as tape_module
+    from engine.train import curvature
+
+    tape_module._TAPES.clear()
+    program = parse(mlp_program((3,), points=3))
+    values = list(start(program).values)
+    runs.clear()
+    by_values = [curvature(program, values, k) for k in (0, 5)]
+    assert len(runs) == 4  # no tape yet: two gradients through the interpreter each
+    assert tape_module.program_tape(program, values) is not None
+    runs.clear()
+    on_tape = [curvature(program, values, k) for k in (0, 5)]
+    assert runs == []  # the tape a run compiled: no interpreting
+    assert on_tape == by_values and all(a.hex() == b.hex() for a, b in zip(on_tape, by_values))
+    tape_module._TAPES.clear()
