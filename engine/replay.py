@@ -7,10 +7,12 @@ can travel back to any recorded moment while memory stays bounded by the history
 
 from __future__ import annotations
 
+import gc
 import math
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .graph import GraphSnapshot, NodeInfo, backward_steps, forward_steps
@@ -61,7 +63,27 @@ class _Rest:
         return self._value
 
 
+@contextmanager
+def _no_collections():
+    """The cyclic garbage collector paused while a big graph's records are made: they are frozen
+    tuples and dataclasses with no cycles, but each 700 objects made start a collection, and a
+    full one walks every object alive (on micrograd's demo network 0.1 s each, a dozen times).
+    Reference counting still frees what it can; the collector runs again afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _backward_part(ev, before: GraphSnapshot) -> tuple:
+    with _no_collections():
+        return _backward_records(ev, before)
+
+
+def _backward_records(ev, before: GraphSnapshot) -> tuple:
     chain = tuple(backward_steps(ev.loss))
     topo = topological_order(ev.loss)  # the snapshot's order: node i is topo[i]
     after = GraphSnapshot(tuple(NodeInfo(n.id, n.name, n.label, n.kind, n.op, n.data, v.grad,
@@ -206,8 +228,9 @@ def replay(program: Program, values: Sequence[float] | None = None, iteration: i
     not two). The snapshot after the backward pass is the one before with the gradients, not a
     second copy of the graph; it, the forward steps and the multiplications are made when first
     read (:class:`Moment`)."""
-    ev = evaluate(program, values, named=like is None)
-    before = ev.snapshot(like)
+    with _no_collections():
+        ev = evaluate(program, values, named=like is None)
+        before = ev.snapshot(like)
     names = tuple(name for name, _ in ev.params)
     index = {id(v): i for i, v in enumerate(topological_order(ev.loss))}
     nodes = tuple(index.get(id(v), -1) for _, v in ev.params)
