@@ -134,8 +134,9 @@ class MainWindow(QMainWindow):
         self.teach_dock.visibilityChanged.connect(
             lambda shown: shown and hasattr(self, "presenter") and self.presenter.back_in_sight())
         # The plots (pyqtgraph and numpy, half of the start-up) are built just after the first
-        # frame, which shows the editor and the canvas: until then empty places keep their room
-        # (the loss curves, the Data panel, the landscape).
+        # frame, which shows the editor and the canvas, or, while a program loads, just after its
+        # graph is shown: until then empty places keep their room (the loss curves, the Data
+        # panel, the landscape).
         self._plots: tuple[CurvesPanel, LandscapePanel, SweepPanel, DataPanel] | None = None
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
         self._plot_places = (_place(), _place(), _place())
@@ -242,8 +243,10 @@ class MainWindow(QMainWindow):
     def ensure_plots(self) -> tuple[CurvesPanel, LandscapePanel, SweepPanel, DataPanel]:
         """The loss and parameter plots, the landscape and the sweep, built now if they are not
         yet. The window builds them just after its first frame (they import pyqtgraph and numpy,
-        which the editor and the canvas do not need); anything that asks for them earlier gets
-        them at once. Once built they catch up with the moment shown."""
+        which the editor and the canvas do not need), or after the graph of a program loading
+        then is shown (micrograd's demo network: the canvas first, a second earlier); anything
+        that asks for them earlier gets them at once. Once built they catch up with the moment
+        shown."""
         if self._plots is not None:
             return self._plots
         from .panels.landscape import LandscapePanel
@@ -277,10 +280,11 @@ class MainWindow(QMainWindow):
             return
         if self.session.awaiting_reset and not self._plots_waited:
             # a program is loading (micrograd's demo network takes seconds): its graph on the
-            # canvas comes first, the plots in the event-loop turn after it is shown (or, should
-            # it never be, after PLOTS_WAIT_MS)
+            # canvas comes first, the plots in the event-loop turn after it is shown (or after
+            # the engine says it cannot start it; should neither come, after PLOTS_WAIT_MS)
             self._plots_waited = True
             self.graphShown.connect(self._plots_after_graph)
+            self.session.failed.connect(self._plots_after_graph)
             QTimer.singleShot(PLOTS_WAIT_MS, self, self._build_plots_after_first_frame)
             return
         if not self._plots_imported:  # the modules (pyqtgraph: most of it) in a turn of their own
@@ -293,9 +297,9 @@ class MainWindow(QMainWindow):
     _plots_waited = False
     _plots_imported = False
 
-    def _plots_after_graph(self, _graph=None) -> None:
-        self.graphShown.disconnect(self._plots_after_graph)
-        QTimer.singleShot(0, self, self._build_plots_after_first_frame)
+    def _plots_after_graph(self, *_) -> None:
+        if self._plots is None:
+            QTimer.singleShot(0, self, self._build_plots_after_first_frame)
 
     # --- the state, read from the Session ------------------------------------------------------
     @property

@@ -63,7 +63,8 @@ class EngineWorker(QObject):
     # GraphSnapshot after a forward pass, gradients not yet computed; and the Program it is of
     graphReset = Signal(object, object)
     #: just before a graphReset: the replay of that graph's iteration 0 (``engine.replay.Moment``,
-    #: its ``before`` is the graph), made here so the window does not make it in the GUI thread
+    #: its ``before`` is the graph), made here so the window does not make it in the GUI thread;
+    #: its backward records are made here just after the graphReset (``Moment.pending`` until then)
     momentReplayed = Signal(object)
     iterationStarted = Signal(object)  # IterationStart: a step-by-step iteration begins
     forwardStep = Signal(object)  # ForwardStep
