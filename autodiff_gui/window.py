@@ -266,7 +266,7 @@ class MainWindow(QMainWindow):
         if presenter is not None:
             presenter.plots_built()
         if self._frozen:  # as at first show: what lives as long as the window leaves the collector
-            gc.freeze()
+            gc.freeze()  # (no collection: what the first frame made is all this freezes anew)
         return self._plots
 
     def _build_plots_after_first_frame(self) -> None:
@@ -440,9 +440,10 @@ class MainWindow(QMainWindow):
                 QTimer.singleShot(0, self.fit_to_screen)  # the frame is known once shown
             # Everything built so far (Qt wrappers, plots, modules) lives as long as the window:
             # move it out of the cyclic collector's sight, so a full collection during a fast run
-            # walks only what the run creates instead of pausing the window for tens of ms. No
-            # collection first: it costs as much as the pauses it saves (30-50 ms in a big
-            # process), and the little garbage frozen with the rest is freed at close (unfreeze).
+            # walks only what the run creates instead of pausing the window for tens of ms. A
+            # collection first, so no garbage is frozen with it: in a process that opens window
+            # after window (tests, a notebook) the last one's would live until this one closes.
+            gc.collect()
             gc.freeze()
             self._frozen = True
             # the plots are built in the event-loop turn after the canvas's first paint
