@@ -74,7 +74,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings if settings is not None else QSettings("autodiff-gui", APP_NAME)
         self.setObjectName("MainWindow")
-        self._frozen = False
+        self._frozen = False  # what lives as long as the window is out of the collector's sight
+        self._shown = False
         self._closing = False
         self._dock_width = 440
         self.persist_settings = True  # False for a scripted window (--screenshot)
@@ -265,8 +266,8 @@ class MainWindow(QMainWindow):
         presenter = getattr(self, "presenter", None)
         if presenter is not None:
             presenter.plots_built()
-        if self._frozen:  # as at first show: what lives as long as the window leaves the collector
-            gc.freeze()  # (no collection: what the first frame made is all this freezes anew)
+        if self._frozen:  # as at the first run: what lives as long as the window leaves the
+            gc.freeze()  # collector (no collection: what was made since is all this freezes)
         return self._plots
 
     def _build_plots_after_first_frame(self) -> None:
@@ -348,9 +349,22 @@ class MainWindow(QMainWindow):
             self.session.pause()
             self.statusBar().showMessage("Paused")
         else:
+            self._freeze_what_lives_on()
             self.presenter.run_starting()
             self.session.run()
             self.statusBar().showMessage("Running gradient descent…")
+
+    def _freeze_what_lives_on(self) -> None:
+        """At the first run: everything built so far (Qt wrappers, plots, modules) lives as long
+        as the window, so move it out of the cyclic collector's sight, and a full collection
+        during a fast run walks only what the run creates instead of pausing the window for tens
+        of ms. A collection first, so no garbage is frozen with it (in a process that opens
+        window after window, the last one's would live until this one closes). Done at the first
+        run, not at show: a window that never runs never pays for the collection (10-50 ms)."""
+        if not self._frozen:
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
 
     def step_one(self) -> None:
         if not self._refuse_a_broken_program():
@@ -434,18 +448,11 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if not self._frozen:
+        if not self._shown:
+            self._shown = True
             self.resizeDocks([self.teach_dock], [self._dock_width], Qt.Orientation.Horizontal)
             if self.keep_on_screen and not self._available().contains(self.frameGeometry()):
                 QTimer.singleShot(0, self.fit_to_screen)  # the frame is known once shown
-            # Everything built so far (Qt wrappers, plots, modules) lives as long as the window:
-            # move it out of the cyclic collector's sight, so a full collection during a fast run
-            # walks only what the run creates instead of pausing the window for tens of ms. A
-            # collection first, so no garbage is frozen with it: in a process that opens window
-            # after window (tests, a notebook) the last one's would live until this one closes.
-            gc.collect()
-            gc.freeze()
-            self._frozen = True
             # the plots are built in the event-loop turn after the canvas's first paint
             self._first_paint = _FirstPaint(self.view.viewport(), self._build_plots_after_first_frame)
         QTimer.singleShot(0, self._focus_canvas)  # a learner's first Space runs it
@@ -467,7 +474,7 @@ class MainWindow(QMainWindow):
             self.settings.setValue("speed", self.speed_control.speed())
             self.settings.sync()
         self.shutdown()
-        if self._frozen:  # what showEvent froze becomes collectable again: else a closed
+        if self._frozen:  # what the first run froze becomes collectable again: else a closed
             gc.unfreeze()  # window's cycles (its plots' menus, its widgets) would live for ever
             self._frozen = False
         super().closeEvent(event)
