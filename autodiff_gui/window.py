@@ -119,7 +119,8 @@ class MainWindow(QMainWindow):
         self.teach.addTab(self.quiz, "Quiz")
         self.teach.addTab(self.check_panel, "Check")
         self.teach.addTab(self.mistakes, "Mistakes")
-        self._sweep_page = _place()  # the sweep goes in once the plots are built
+        self._sweep_page = _place()  # the sweep goes in when its tab is first shown
+        self._sweep: SweepPanel | None = None
         self.teach.addTab(self._sweep_page, "Sweep")
         for panel in (self.tour, self.quiz):
             panel.positionRequested.connect(self.travel_to_position)
@@ -135,7 +136,7 @@ class MainWindow(QMainWindow):
         # The plots (pyqtgraph and numpy, half of the start-up) are built just after the first
         # frame, which shows the editor and the canvas: until then empty places keep their room
         # (the loss curves, the Data panel, the landscape).
-        self._plots: tuple[CurvesPanel, LandscapePanel, SweepPanel, DataPanel] | None = None
+        self._plots: tuple[CurvesPanel, LandscapePanel, DataPanel] | None = None
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
         self._plot_places = (_place(), _place(), _place())
         for place in self._plot_places:
@@ -215,7 +216,7 @@ class MainWindow(QMainWindow):
         self.timeline.positionChosen.connect(self.travel_to_position)
         self.timeline.liveRequested.connect(self.back_to_live)
         self.ledger.positionRequested.connect(self.travel_to_position)
-        self.teach.currentChanged.connect(lambda _: self._push_moment_to_panels())
+        self.teach.currentChanged.connect(self._on_teach_tab)
 
     # --- the plots, built after the first frame ------------------------------------------------
     @property
@@ -228,41 +229,52 @@ class MainWindow(QMainWindow):
 
     @property
     def sweep(self) -> SweepPanel:
-        return self.ensure_plots()[2]
+        """The learning-rate sweep, built when its tab is first shown (or asked for): a window
+        whose sweep is never looked at never builds its plot nor predicts its boundaries."""
+        if self._sweep is None:
+            from .panels.sweep import SweepPanel
+
+            sweep = self._sweep = SweepPanel()
+            self._sweep_page.layout().addWidget(sweep)
+            sweep.show()
+            sweep.lrChosen.connect(self.lr_control.set_lr)
+            if self.session.program is not None:
+                sweep.set_program(self.session.program)
+        return self._sweep
 
     @property
     def data_panel(self) -> DataPanel:
-        return self.ensure_plots()[3]
+        return self.ensure_plots()[2]
+
+    def _on_teach_tab(self, index: int) -> None:
+        if self.teach.widget(index) is self._sweep_page:
+            self.sweep  # noqa: B018 (built on first sight)
+        self._push_moment_to_panels()
 
     @property
     def plots_built(self) -> bool:
         return self._plots is not None
 
-    def ensure_plots(self) -> tuple[CurvesPanel, LandscapePanel, SweepPanel, DataPanel]:
-        """The loss and parameter plots, the landscape and the sweep, built now if they are not
-        yet. The window builds them just after its first frame (they import pyqtgraph and numpy,
-        which the editor and the canvas do not need); anything that asks for them earlier gets
-        them at once. Once built they catch up with the moment shown."""
+    def ensure_plots(self) -> tuple[CurvesPanel, LandscapePanel, DataPanel]:
+        """The loss and parameter plots, the landscape and the data view, built now if they are
+        not yet. The window builds them just after its first frame (they import pyqtgraph and
+        numpy, which the editor and the canvas do not need); anything that asks for them earlier
+        gets them at once. Once built they catch up with the moment shown. (The sweep, in a tab,
+        waits until its tab is shown: ``sweep``.)"""
         if self._plots is not None:
             return self._plots
         from .panels.landscape import LandscapePanel
-        from .panels.sweep import SweepPanel
         from .plots.curves import CurvesPanel
         from .plots.data import DataPanel
 
         curves = CurvesPanel(history=self.session.history)
         landscape = LandscapePanel()
-        sweep = SweepPanel()
         data = DataPanel()
-        self._plots = (curves, landscape, sweep, data)
-        places = (*self._plot_places, self._sweep_page)  # curves, data, landscape; the sweep tab
-        for place, widget in zip(places, (curves, data, landscape, sweep)):
+        self._plots = (curves, landscape, data)
+        for place, widget in zip(self._plot_places, (curves, data, landscape)):
             place.layout().addWidget(widget)
             widget.show()  # at once, not in the next turn (a shown place's new child waits)
         self.lr_control.lrChanged.connect(landscape.set_lr)
-        sweep.lrChosen.connect(self.lr_control.set_lr)
-        if self.session.program is not None:
-            sweep.set_program(self.session.program)
         presenter = getattr(self, "presenter", None)
         if presenter is not None:
             presenter.plots_built()
@@ -319,8 +331,8 @@ class MainWindow(QMainWindow):
             self.lr_control.set_lr(program.settings["lr"])
 
     def _on_program(self, program: Program) -> None:
-        if self.plots_built:
-            self.sweep.set_program(program)
+        if self._sweep is not None:
+            self._sweep.set_program(program)
         self.session.load(program)
         names = len(program.bindings)
         self.statusBar().showMessage(f"Loaded {program.name}: {names} name{'s' * (names != 1)}; "
@@ -482,8 +494,8 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the engine and sweep threads (the window's close does it too)."""
         self._closing = True
-        if self._plots is not None:
-            self.sweep.shutdown()
+        if self._sweep is not None:
+            self._sweep.shutdown()
         self.presenter.layout.shutdown()
         self.session.stop()
 
