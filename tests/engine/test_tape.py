@@ -9,12 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_gradients_hypothesis import programs
 
+from budget import step_budget
+
 from engine.language import ProgramError, evaluate, parse
 from engine.presets import preset, presets
 from engine.records import RecordBatch
 from engine.tape import Tape, compile_graph, compile_program, record
 from engine.train import COMPILE_AFTER, CONVERGED, DIVERGED, ERROR, MAX_STEPS, RUNNING, Trainer
-from engine.value import Value, topological_order
+from engine.value import Value
 
 PRESETS = [p.name for p in presets()]
 
@@ -193,11 +195,9 @@ def test_random_programs_replay_bit_for_bit_or_fall_back(case, shift, lr):
 # --- whole runs -------------------------------------------------------------------------------------
 
 def budgeted(program, iterations: int) -> int:
-    """``iterations``, or fewer for a big graph (about 100,000 node visits on the Value path):
-    moons' 8,925 nodes run 11, enough to interpret ``COMPILE_AFTER`` iterations, compile its
-    tape, replay it for the rest and meet every rule."""
-    return max(COMPILE_AFTER + 7,
-               min(iterations, 100_000 // len(topological_order(evaluate(program).loss))))
+    """``iterations``, or fewer for a big graph (``step_budget``): more than ``COMPILE_AFTER``
+    interpreted, then the tape compiled and replayed for the rest."""
+    return min(iterations, max(COMPILE_AFTER + 7, step_budget(program)))
 
 
 def test_stepping_and_running_make_the_same_records():
