@@ -76,7 +76,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings if settings is not None else QSettings("autodiff-gui", APP_NAME)
         self.setObjectName("MainWindow")
-        self._frozen = False
+        self._frozen = False  # what lives as long as the window is out of the collector's sight
+        self._shown = False
         self._closing = False
         self._dock_width = 440
         self.persist_settings = True  # False for a scripted window (--screenshot)
@@ -120,7 +121,8 @@ class MainWindow(QMainWindow):
         self.teach.addTab(self.quiz, "Quiz")
         self.teach.addTab(self.check_panel, "Check")
         self.teach.addTab(self.mistakes, "Mistakes")
-        self._sweep_page = _place()  # the sweep goes in once the plots are built
+        self._sweep_page = _place()  # the sweep goes in when its tab is first shown
+        self._sweep: SweepPanel | None = None
         self.teach.addTab(self._sweep_page, "Sweep")
         for panel in (self.tour, self.quiz):
             panel.positionRequested.connect(self.travel_to_position)
@@ -137,7 +139,7 @@ class MainWindow(QMainWindow):
         # frame, which shows the editor and the canvas, or, while a program loads, just after its
         # graph is shown: until then empty places keep their room (the loss curves, the Data
         # panel, the landscape).
-        self._plots: tuple[CurvesPanel, LandscapePanel, SweepPanel, DataPanel] | None = None
+        self._plots: tuple[CurvesPanel, LandscapePanel, DataPanel] | None = None
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
         self._plot_places = (_place(), _place(), _place())
         for place in self._plot_places:
@@ -217,7 +219,7 @@ class MainWindow(QMainWindow):
         self.timeline.positionChosen.connect(self.travel_to_position)
         self.timeline.liveRequested.connect(self.back_to_live)
         self.ledger.positionRequested.connect(self.travel_to_position)
-        self.teach.currentChanged.connect(lambda _: self._push_moment_to_panels())
+        self.teach.currentChanged.connect(self._on_teach_tab)
 
     # --- the plots, built after the first frame ------------------------------------------------
     @property
@@ -230,49 +232,58 @@ class MainWindow(QMainWindow):
 
     @property
     def sweep(self) -> SweepPanel:
-        return self.ensure_plots()[2]
+        """The learning-rate sweep, built when its tab is first shown (or asked for): a window
+        whose sweep is never looked at never builds its plot nor predicts its boundaries."""
+        if self._sweep is None:
+            from .panels.sweep import SweepPanel
+
+            sweep = self._sweep = SweepPanel()
+            self._sweep_page.layout().addWidget(sweep)
+            sweep.show()
+            sweep.lrChosen.connect(self.lr_control.set_lr)
+            if self.session.program is not None:
+                sweep.set_program(self.session.program)
+        return self._sweep
 
     @property
     def data_panel(self) -> DataPanel:
-        return self.ensure_plots()[3]
+        return self.ensure_plots()[2]
+
+    def _on_teach_tab(self, index: int) -> None:
+        if self.teach.widget(index) is self._sweep_page:
+            self.sweep  # noqa: B018 (built on first sight)
+        self._push_moment_to_panels()
 
     @property
     def plots_built(self) -> bool:
         return self._plots is not None
 
-    def ensure_plots(self) -> tuple[CurvesPanel, LandscapePanel, SweepPanel, DataPanel]:
-        """The loss and parameter plots, the landscape and the sweep, built now if they are not
-        yet. The window builds them just after its first frame (they import pyqtgraph and numpy,
-        which the editor and the canvas do not need), or after the graph of a program loading
-        then is shown (micrograd's demo network: the canvas first, a second earlier); anything
-        that asks for them earlier gets them at once. Once built they catch up with the moment
-        shown."""
+    def ensure_plots(self) -> tuple[CurvesPanel, LandscapePanel, DataPanel]:
+        """The loss and parameter plots, the landscape and the data view, built now if they are
+        not yet. The window builds them just after its first frame (they import pyqtgraph and
+        numpy, which the editor and the canvas do not need), or after the graph of a program
+        loading then is shown (micrograd's demo network: the canvas first, a second earlier);
+        anything that asks for them earlier gets them at once. Once built they catch up with the
+        moment shown. (The sweep, in a tab, waits until its tab is shown: ``sweep``.)"""
         if self._plots is not None:
             return self._plots
         from .panels.landscape import LandscapePanel
-        from .panels.sweep import SweepPanel
         from .plots.curves import CurvesPanel
         from .plots.data import DataPanel
 
         curves = CurvesPanel(history=self.session.history)
         landscape = LandscapePanel()
-        sweep = SweepPanel()
         data = DataPanel()
-        self._plots = (curves, landscape, sweep, data)
-        places = (*self._plot_places, self._sweep_page)  # curves, data, landscape; the sweep tab
-        for place, widget in zip(places, (curves, data, landscape, sweep)):
+        self._plots = (curves, landscape, data)
+        for place, widget in zip(self._plot_places, (curves, data, landscape)):
             place.layout().addWidget(widget)
             widget.show()  # at once, not in the next turn (a shown place's new child waits)
         self.lr_control.lrChanged.connect(landscape.set_lr)
-        sweep.lrChosen.connect(self.lr_control.set_lr)
-        if self.session.program is not None:
-            sweep.set_program(self.session.program)
         presenter = getattr(self, "presenter", None)
         if presenter is not None:
             presenter.plots_built()
-        if self._frozen:  # as at first show: what lives as long as the window leaves the collector
-            gc.collect()
-            gc.freeze()
+        if self._frozen:  # as at the first run: what lives as long as the window leaves the
+            gc.freeze()  # collector (no collection: what was made since is all this freezes)
         return self._plots
 
     def _build_plots_after_first_frame(self) -> None:
@@ -346,8 +357,8 @@ class MainWindow(QMainWindow):
             self.lr_control.set_lr(program.settings["lr"])
 
     def _on_program(self, program: Program) -> None:
-        if self.plots_built:
-            self.sweep.set_program(program)
+        if self._sweep is not None:
+            self._sweep.set_program(program)
         self.session.load(program)
         names = len(program.bindings)
         self.statusBar().showMessage(f"Loaded {program.name}: {names} name{'s' * (names != 1)}; "
@@ -376,9 +387,22 @@ class MainWindow(QMainWindow):
             self.session.pause()
             self.statusBar().showMessage("Paused")
         else:
+            self._freeze_what_lives_on()
             self.presenter.run_starting()
             self.session.run()
             self.statusBar().showMessage("Running gradient descent…")
+
+    def _freeze_what_lives_on(self) -> None:
+        """At the first run: everything built so far (Qt wrappers, plots, modules) lives as long
+        as the window, so move it out of the cyclic collector's sight, and a full collection
+        during a fast run walks only what the run creates instead of pausing the window for tens
+        of ms. A collection first, so no garbage is frozen with it (in a process that opens
+        window after window, the last one's would live until this one closes). Done at the first
+        run, not at show: a window that never runs never pays for the collection (10-50 ms)."""
+        if not self._frozen:
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
 
     def step_one(self) -> None:
         if not self._refuse_a_broken_program():
@@ -462,16 +486,11 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if not self._frozen:
+        if not self._shown:
+            self._shown = True
             self.resizeDocks([self.teach_dock], [self._dock_width], Qt.Orientation.Horizontal)
             if self.keep_on_screen and not self._available().contains(self.frameGeometry()):
                 QTimer.singleShot(0, self.fit_to_screen)  # the frame is known once shown
-            # Everything built so far (Qt wrappers, plots, modules) lives as long as the window:
-            # move it out of the cyclic collector's sight, so a full collection during a fast run
-            # walks only what the run creates instead of pausing the window for tens of ms.
-            gc.collect()
-            gc.freeze()
-            self._frozen = True
             # the plots are built in the event-loop turn after the canvas's first paint
             self._first_paint = _FirstPaint(self.view.viewport(), self._build_plots_after_first_frame)
         QTimer.singleShot(0, self._focus_canvas)  # a learner's first Space runs it
@@ -493,7 +512,7 @@ class MainWindow(QMainWindow):
             self.settings.setValue("speed", self.speed_control.speed())
             self.settings.sync()
         self.shutdown()
-        if self._frozen:  # what showEvent froze becomes collectable again: else a closed
+        if self._frozen:  # what the first run froze becomes collectable again: else a closed
             gc.unfreeze()  # window's cycles (its plots' menus, its widgets) would live for ever
             self._frozen = False
         super().closeEvent(event)
@@ -501,15 +520,15 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the engine and sweep threads (the window's close does it too)."""
         self._closing = True
-        if self._plots is not None:
-            self.sweep.shutdown()
+        if self._sweep is not None:
+            self._sweep.shutdown()
         self.presenter.layout.shutdown()
         self.session.stop()
 
 
 def _import_plot_modules() -> None:
     """What :meth:`MainWindow.ensure_plots` imports, imported now."""
-    from .panels import landscape, sweep  # noqa: F401
+    from .panels import landscape  # noqa: F401
     from .plots import curves, data  # noqa: F401
 
 

@@ -297,23 +297,29 @@ def _evaluate_watching(evaluate, program, values):
     A program can compute nodes that its loss never uses (an unused line, the other elements of
     a list it indexes); the Value path still computes them, and one of them can fail. They are
     found by watching ``Value.__init__`` with this thread's profile hook, once, at compile time
-    (other threads are not affected; a profiler already set goes on receiving every event).
+    (other threads are not affected; a profiler in Python already set goes on receiving every
+    event, and cProfile, whose hook is in C, is handed its hook back afterwards).
     """
     created: list[Value] = []
     init = Value.__init__.__code__
     previous = sys.getprofile()
+    chained = previous if callable(previous) else None  # cProfile's hook is C: not callable
 
     def watch(frame, event, arg):
         if event == "call" and frame.f_code is init:
             created.append(frame.f_locals["self"])
-        if previous is not None:
-            previous(frame, event, arg)
+        if chained is not None:
+            chained(frame, event, arg)
 
     sys.setprofile(watch)
     try:
         ev = evaluate(program, values)
     finally:
-        sys.setprofile(previous)
+        if previous is None or chained is not None:
+            sys.setprofile(previous)
+        else:  # a profiler in C (cProfile) takes its hook back itself, and misses this pass
+            sys.setprofile(None)
+            previous.enable()
     return ev, created
 
 

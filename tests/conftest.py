@@ -1,7 +1,6 @@
 """Shared test set-up: Qt runs offscreen, so the suite needs no display; no test may leave an
 engine thread running."""
 
-import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -9,15 +8,35 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 
 
+_started = None  # every QThread started since the first GUI test, weakly (see _watch_qthreads)
+
+
+def _watch_qthreads() -> None:
+    """Note every QThread the app starts: ``QThread.start`` is wrapped once per process, so a
+    test's end checks the threads started, not every object in the heap (a scan of the heap cost
+    15-30 ms a GUI test)."""
+    global _started
+    if _started is not None:
+        return
+    import weakref
+
+    from PySide6.QtCore import QThread
+
+    _started = weakref.WeakSet()
+    start = QThread.start
+
+    def noted(self, *args, **kwargs):
+        _started.add(self)
+        return start(self, *args, **kwargs)
+
+    QThread.start = noted
+
+
 def _running_qthreads() -> list:
-    try:
-        from PySide6.QtCore import QThread
-    except ImportError:
-        return []
     found = []
-    for obj in gc.get_objects():
+    for obj in list(_started or ()):
         try:
-            if isinstance(obj, QThread) and obj.isRunning():
+            if obj.isRunning():
                 found.append(obj)
         except RuntimeError:  # its C++ object is already gone
             continue
@@ -28,8 +47,11 @@ def _running_qthreads() -> list:
 def no_thread_left_running(request):
     """Fail any GUI test that leaves a QThread running (it would print "QThread: Destroyed while
     thread is still running" or crash at exit)."""
+    gui = "qtbot" in request.fixturenames or "qapp" in request.fixturenames
+    if gui:
+        _watch_qthreads()
     yield
-    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+    if not gui:
         return
     running = _running_qthreads()
     for t in running:  # stop them, so one leak does not cascade into other tests

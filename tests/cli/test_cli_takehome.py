@@ -15,18 +15,10 @@ import pytest
 import autodiff_gui.cli
 from engine import takehome
 from engine.presets import preset, presets
+from budget import step_budget
 
 STEP_CAP = 300  # the bigger presets train their first 300 iterations here; regression its whole 800
 NUMBER = re.compile(r"-?(?:\d+\.?\d*(?:e-?\d+)?|inf|nan)")
-
-
-def step_budget(program) -> int:
-    """Iterations worth about 200,000 node visits: the moons preset's 8,925-node graph runs its
-    first 22 iterations, which exercise every line of its script as its 400 would."""
-    from engine.language.interpreter import evaluate
-    from engine.value import topological_order
-
-    return max(20, 200_000 // len(topological_order(evaluate(program).loss)))
 
 
 def autodiff(capsys, *argv: str) -> tuple[int, list[str], str]:

@@ -17,6 +17,7 @@ from engine.language import ProgramError, evaluate, parse
 from engine.presets import preset, presets
 from engine.train import Trainer, gradient
 from engine.value import topological_order
+from budget import step_budget
 
 STEP_CAP = 300  # keeps the big presets quick; every preset still runs its first 300 iterations
 
@@ -80,15 +81,6 @@ L = sum([(w - k) ** 2 for w in ws]) / k
 """,
     "diverges": "# diverges\n# autodiff: lr=1.5 steps=50\nw = Value(0.0)\nL = (w * 1 - 2)**2\n",
 }
-
-
-def step_budget(program) -> int:
-    """Iterations worth about 200,000 node visits: the moons preset's 8,925-node graph runs its
-    first 22 iterations, which exercise every line of its script as its 400 would."""
-    from engine.language.interpreter import evaluate
-    from engine.value import topological_order
-
-    return max(20, 200_000 // len(topological_order(evaluate(program).loss)))
 
 
 def program_of(name: str):

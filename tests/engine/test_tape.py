@@ -9,12 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_gradients_hypothesis import programs
 
+from budget import step_budget
+
 from engine.language import ProgramError, evaluate, parse
 from engine.presets import preset, presets
 from engine.records import RecordBatch
 from engine.tape import Tape, compile_graph, compile_program, record
-from engine.train import CONVERGED, DIVERGED, ERROR, MAX_STEPS, RUNNING, Trainer
-from engine.value import Value, topological_order
+from engine.train import COMPILE_AFTER, CONVERGED, DIVERGED, ERROR, MAX_STEPS, RUNNING, Trainer
+from engine.value import Value
 
 PRESETS = [p.name for p in presets()]
 
@@ -40,21 +42,40 @@ def value_path(program, values, carried=None):
     return ev.loss.data, [p.grad for _, p in ev.params]
 
 
+def drive(t, steps, how):
+    """Run a trainer to ``steps`` iterations one ``step()`` at a time, by ``advance(7)`` (which
+    goes on to the next multiple of 7) or by one ``run()``."""
+    if how == "step":
+        while t.status == RUNNING and t.iteration < steps:
+            t.step()
+        t.run(steps)
+    elif how == "advance":
+        while t.status == RUNNING and t.iteration < steps:
+            t.advance(7)
+    else:
+        t.run(steps)
+    return t
+
+
 def same_run(program, steps, how, **kwargs):
     """Two trainers, one on the tape and one on Value objects, driven alike; their records."""
-    fast, slow = Trainer(program, **kwargs), Trainer(program, fast=False, **kwargs)
-    for t in (fast, slow):
-        if how == "step":
-            while t.status == RUNNING and t.iteration < steps:
-                t.step()
-            t.run(steps)
-        elif how == "advance":
-            while t.status == RUNNING and t.iteration < steps:
-                t.advance(7)
-        else:
-            t.run(steps)
+    fast = drive(Trainer(program, **kwargs), steps, how)
+    slow = drive(Trainer(program, fast=False, **kwargs), steps, how)
     assert slow.tape is None
     return fast, slow
+
+
+def same_runs(program, steps, **kwargs):
+    """The tape's trainer driven each way (``drive``), each beside the Value path's trainer
+    driven alike: one Value-path run serves ``step`` and ``run``, whose records are the same on
+    the Value path (``test_stepping_and_running_make_the_same_records``); ``advance`` gets its
+    own, since it goes past ``steps``."""
+    slow = drive(Trainer(program, fast=False, **kwargs), steps, "run")
+    slow_advance = drive(Trainer(program, fast=False, **kwargs), steps, "advance")
+    assert slow.tape is None and slow_advance.tape is None
+    for how in ("step", "advance", "run"):
+        yield how, drive(Trainer(program, **kwargs), steps, how), (
+            slow_advance if how == "advance" else slow)
 
 
 # --- one pass ---------------------------------------------------------------------------------------
@@ -174,22 +195,33 @@ def test_random_programs_replay_bit_for_bit_or_fall_back(case, shift, lr):
 # --- whole runs -------------------------------------------------------------------------------------
 
 def budgeted(program, iterations: int) -> int:
-    """``iterations``, or fewer for a big graph (about 300,000 node visits on the Value path):
-    moons' 8,925 nodes run 33, enough to compile its tape, replay it and meet every rule."""
-    return max(10, min(iterations, 300_000 // len(topological_order(evaluate(program).loss))))
+    """``iterations``, or fewer for a big graph (``step_budget``): more than ``COMPILE_AFTER``
+    interpreted, then the tape compiled and replayed for the rest."""
+    return min(iterations, max(COMPILE_AFTER + 7, step_budget(program)))
+
+
+def test_stepping_and_running_make_the_same_records():
+    """What ``same_runs`` leans on: on the Value path, ``step()`` by ``step()`` and one ``run()``
+    make the same records."""
+    for name, lr in (("three-step", 0.3), ("network", 0.01), ("neuron", 1.5)):
+        program = preset(name).program()
+        stepped = drive(Trainer(program, fast=False, lr=lr), 60, "step")
+        ran = drive(Trainer(program, fast=False, lr=lr), 60, "run")
+        assert [record_bits(r) for r in stepped.records] == [record_bits(r) for r in ran.records]
+        assert (stepped.status, stepped.message) == (ran.status, ran.message)
 
 
 @pytest.mark.parametrize("name", PRESETS)
 @pytest.mark.parametrize("lr", [0.01, 0.3, 1.5, 1e6])
-@pytest.mark.parametrize("how", ["step", "advance", "run"])
-def test_a_run_on_the_tape_makes_the_value_paths_records(name, lr, how):
+def test_a_run_on_the_tape_makes_the_value_paths_records(name, lr):
     program = preset(name).program()
-    fast, slow = same_run(program, budgeted(program, 120), how, lr=lr)
-    assert fast.tape is not None or fast.status != RUNNING
-    assert [record_bits(r) for r in fast.records] == [record_bits(r) for r in slow.records]
-    assert (fast.status, fast.message, fast.iteration) == (slow.status, slow.message, slow.iteration)
-    assert [bits(v) for v in fast.values] == [bits(v) for v in slow.values]
-    assert record_bits(fast.last_record) == record_bits(slow.last_record)
+    for how, fast, slow in same_runs(program, budgeted(program, 120), lr=lr):
+        assert fast.tape is not None or fast.status != RUNNING, how
+        assert [record_bits(r) for r in fast.records] == [record_bits(r) for r in slow.records], how
+        assert (fast.status, fast.message, fast.iteration) == (
+            slow.status, slow.message, slow.iteration), how
+        assert [bits(v) for v in fast.values] == [bits(v) for v in slow.values], how
+        assert record_bits(fast.last_record) == record_bits(slow.last_record), how
 
 
 @pytest.mark.parametrize("name", ["three-step", "multi-path", "network"])
@@ -367,11 +399,10 @@ def test_the_array_replay_is_the_value_path_bit_for_bit(name, array_replay):
         ref_loss, ref_grads = value_path(program, values)
         assert bits(loss) == bits(ref_loss)
         assert [bits(g) for g in grads] == [bits(g) for g in ref_grads]
-    for how in ("step", "advance", "run"):
-        for zero in (True, False):
-            fast, slow = same_run(program, budgeted(program, 60), how, lr=0.3, zero_grad=zero)
+    for zero in (True, False):
+        for how, fast, slow in same_runs(program, budgeted(program, 60), lr=0.3, zero_grad=zero):
             assert [record_bits(r) for r in fast.records] == [record_bits(r) for r in slow.records]
-            assert (fast.status, fast.message) == (slow.status, slow.message)
+            assert (fast.status, fast.message) == (slow.status, slow.message), (how, zero)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -459,3 +490,36 @@ def test_a_pass_with_integer_parameters_keeps_the_loop_and_its_types():
     assert waves is not None
     # called with an int (kernel callers pass floats; this is the guard if one does not)
     assert [bits(g) for g in gradient([2], None)[1]] == [("int", 4)]
+
+
+def test_compiling_under_cprofile_keeps_the_profiler_and_the_tape():
+    import cProfile
+
+    program = preset("network").program()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        tape = compile_program(program)
+        evaluate(program)  # after the compile: still seen by the profiler
+    finally:
+        profiler.disable()
+    assert tape is not None
+    seen = {e.code.co_name for e in profiler.getstats() if hasattr(e.code, "co_name")}
+    assert "evaluate" in seen
+    loss, grads = tape.gradient(evaluate(program).param_values())
+    assert bits(loss) == bits(value_path(program, evaluate(program).param_values())[0])
+
+
+def test_compiling_under_a_python_profile_hook_chains_to_it():
+    import sys
+
+    calls = []
+    program = preset("three-step").program()
+    sys.setprofile(lambda frame, event, arg: calls.append(frame.f_code.co_name))
+    try:
+        tape = compile_program(program)
+    finally:
+        hook = sys.getprofile()
+        sys.setprofile(None)
+    assert tape is not None and hook is not None  # handed back
+    assert "__init__" in calls  # the hook saw the pass the compile watched

@@ -206,3 +206,23 @@ def test_start_refuses_an_empty_or_reversed_range(qtbot):
     widget.set_program(preset("three-step").program())
     assert not widget.start(lo=1.0, hi=0.5)
     assert not widget.is_running()
+
+
+def test_the_window_builds_its_sweep_when_its_tab_is_first_shown(qtbot, window):
+    """A window whose Sweep tab is never opened builds no sweep (its plot and its predicted
+    boundaries cost a window's start-up); opened, it sweeps the program loaded meanwhile."""
+    qtbot.waitUntil(lambda: window.plots_built)
+    with qtbot.waitSignal(window.graphShown, timeout=10000):
+        window.editor.select_preset("multi-path")
+    assert window._sweep is None and window._sweep_page.layout().count() == 0
+    window.teach.setCurrentWidget(window._sweep_page)
+    sweep = window._sweep
+    assert sweep is not None and sweep.isVisible()
+    assert sweep.parent() is window._sweep_page
+    assert sweep._program is window.session.program
+    with qtbot.waitSignal(window.graphShown, timeout=10000):
+        window.editor.select_preset("three-step")  # later programs reach it too
+    assert sweep._program is window.session.program
+    assert sweep.boundaries() == pytest.approx((0.5, 1.0))
+    sweep.lrChosen.emit(0.25)  # and a rate it chooses is the window's
+    assert window.lr_control.lr() == 0.25

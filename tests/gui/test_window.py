@@ -183,6 +183,26 @@ def test_closing_mid_run_leaves_no_thread(qtbot, settings):
     assert not w.engine.thread.isRunning()
 
 
+def test_the_first_run_freezes_what_lives_on_and_closing_thaws_it(window, qtbot):
+    """The window's long-lived objects leave the cyclic collector's sight at its first run (not
+    at show: a window that never runs never pays for the collection), and come back at close, so
+    a closed window's cycles can be collected."""
+    import gc
+
+    assert gc.get_freeze_count() == 0  # shown, its plots built, but not run
+    qtbot.waitUntil(lambda: window.plots_built)
+    window.speed_control.set_speed(FAST)
+    with qtbot.waitSignal(window.iterationsShown, timeout=10000):
+        window.toggle_run()
+    frozen = gc.get_freeze_count()
+    assert frozen > 10_000  # the window, its plots and the modules they import
+    window.toggle_run()  # a pause and a second run freeze nothing more at once
+    window.toggle_run()
+    assert gc.get_freeze_count() == frozen
+    window.close()
+    assert gc.get_freeze_count() == 0
+
+
 def test_settings_remember_the_learning_rate(qtbot, settings):
     w = MainWindow(settings=settings)
     qtbot.addWidget(w)
