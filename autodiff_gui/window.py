@@ -58,6 +58,7 @@ APP_NAME = "Autodiff GUI"
 DEFAULT_LR = 0.1
 #: The longest the plots wait for a loading program's graph to be shown before they are built
 PLOTS_WAIT_MS = 15000
+PLOTS_POLL_MS = 40  # how often the plots waiting for a loading program look whether they may come
 
 
 class MainWindow(QMainWindow):
@@ -309,8 +310,15 @@ class MainWindow(QMainWindow):
     _plots_imported = False
 
     def _plots_after_graph(self, *_) -> None:
-        if self._plots is None:
-            QTimer.singleShot(0, self, self._build_plots_after_first_frame)
+        if self._plots is not None:
+            return
+        moment = self.session.moment
+        if moment is not None and moment.pending:
+            # the engine thread is making the new moment's backward records (a second on
+            # micrograd's network): the plots after them, not sharing the interpreter lock
+            QTimer.singleShot(PLOTS_POLL_MS, self, self._plots_after_graph)
+            return
+        QTimer.singleShot(0, self, self._build_plots_after_first_frame)
 
     # --- the state, read from the Session ------------------------------------------------------
     @property

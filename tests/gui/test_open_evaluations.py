@@ -1,8 +1,9 @@
 """Opening a network in the window (issue: micrograd's demo network took 8 s to its graph):
 the program is evaluated once in the GUI thread (the editor's check) and once in the engine's
-(the replay that names the graph), the graph is shown before the plots are built and before the
-Learn panels are written, and what the plots and the sweep read of the program's start comes
-from the one remembered evaluation. Counted by patching the interpreter's entry point."""
+(the replay that names the graph); the graph is shown before the plots are built (they come
+after the engine has made the moment's backward records) and before the Learn panels are
+written; and what the plots and the sweep read of the program's start comes from the one
+remembered evaluation. Counted by patching the interpreter's entry point."""
 
 from __future__ import annotations
 
@@ -44,6 +45,14 @@ def test_opening_a_network_evaluates_it_once_per_thread_and_shows_the_graph_firs
                             tour=w.tour._identity is not None)
 
     w.graphShown.connect(shown)
+    built = w.presenter.plots_built
+    at_plots = {}
+
+    def plots_built():
+        at_plots.setdefault("ready", w.moment is not None and w.moment.ready)
+        built()
+
+    w.presenter.plots_built = plots_built
     with qtbot.waitSignal(w.graphShown, timeout=20000,
                           check_params_cb=lambda g: g is not None and len(g.nodes) > 100):
         assert w.load_file(path)
@@ -55,6 +64,7 @@ def test_opening_a_network_evaluates_it_once_per_thread_and_shows_the_graph_firs
     assert gui == ["_Interpreter"]  # the editor's check
     assert engine == ["_Recorder"]  # the engine's replay, naming the graph as it goes
     qtbot.waitUntil(lambda: w.plots_built and w.tour._identity is not None, timeout=20000)
+    assert at_plots["ready"]  # the plots came after the engine made the backward records
     assert w.sweep._program is w.session.program
     runs.clear()
     # what the plots, the sweep and the History read of the start evaluates nothing again
