@@ -195,8 +195,8 @@ class SweepPanel(QWidget):
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.progress, 1)
 
-        self.iterations_widget = pg.PlotWidget()
-        self.loss_widget = pg.PlotWidget()
+        self.iterations_widget = pg.PlotWidget(enableMenu=False)  # (no menus made to be dropped)
+        self.loss_widget = pg.PlotWidget(enableMenu=False)
         self.iterations_plot: pg.PlotItem = self.iterations_widget.getPlotItem()
         self.loss_plot: pg.PlotItem = self.loss_widget.getPlotItem()
         self.iterations_plot.setTitle(ITERATIONS_TITLE)
@@ -208,7 +208,6 @@ class SweepPanel(QWidget):
         self.loss_plot.setLabel("bottom", "learning rate (log scale)")
         self.loss_plot.setXLink(self.iterations_plot)
         for plot in (self.iterations_plot, self.loss_plot):
-            plot.setMenuEnabled(False)
             plot.getAxis("left").enableAutoSIPrefix(False)  # it mislabels log axes (×1e+09)
         self.iterations_plot.setXRange(math.log10(DEFAULT_LO), math.log10(DEFAULT_HI))
 

@@ -58,9 +58,8 @@ class DataPanel(QWidget):
         self._hint.setObjectName("dataHint")
         self._hint.setWordWrap(True)
         self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._widget = pg.PlotWidget()
+        self._widget = pg.PlotWidget(enableMenu=False)  # no menus made only to be switched off
         self._plot = self._widget.getPlotItem()
-        self._plot.setMenuEnabled(False)
         for side in ("left", "bottom"):
             self._plot.getAxis(side).enableAutoSIPrefix(False)
         self._image = pg.ImageItem(axisOrder="col-major")

@@ -105,6 +105,13 @@ def test_it_draws_a_replayed_moment_of_a_new_program(panel):
     assert "iteration 0" in panel.title()
 
 
+def test_right_click_offers_only_the_save_action(panel):
+    """The plot's own menus are never made (the panel's one action is its right-click menu)."""
+    plot = panel._plot
+    assert not plot.menuEnabled() and plot.getViewBox().menu is None
+    assert [a.text() for a in panel._widget.scene().contextMenu] == [panel._save_action.text()]
+
+
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
 def test_the_data_view_exports_as_an_image(panel, tmp_path, suffix):
     program, trainer = trained_values("moons")

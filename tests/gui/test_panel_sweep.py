@@ -51,6 +51,11 @@ def test_default_sweep_finishes_with_regimes_at_one_half_and_one(qtbot, panel):
     assert "50 learning rates" in panel.status_label.text()
 
 
+def test_the_sweep_plots_have_no_menus(panel):
+    for plot in (panel.iterations_plot, panel.loss_plot):
+        assert not plot.menuEnabled() and plot.getViewBox().menu is None
+
+
 def test_boundary_lines_are_at_one_half_and_one(panel):
     assert panel.boundaries() == pytest.approx((0.5, 1.0))
     [(one, one_label), (two, two_label)] = panel.boundary_markers()

@@ -196,9 +196,9 @@ def test_the_first_run_freezes_what_lives_on_and_closing_thaws_it(window, qtbot)
         window.toggle_run()
     frozen = gc.get_freeze_count()
     assert frozen > 10_000  # the window, its plots and the modules they import
-    window.toggle_run()  # a pause and a second run freeze nothing more at once
-    window.toggle_run()
-    assert gc.get_freeze_count() == frozen
+    window.toggle_run()  # a pause and a second run freeze nothing more (a frozen object that
+    window.toggle_run()  # dies meanwhile leaves the count)
+    assert gc.get_freeze_count() <= frozen
     window.close()
     assert gc.get_freeze_count() == 0
 
