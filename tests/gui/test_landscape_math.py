@@ -157,3 +157,40 @@ def test_a_slow_forward_pass_is_timed_once_and_a_fast_one_three_times(monkeypatc
     clock["passes"] = 0
     monkeypatch.setattr(lm, "loss_at", timed_pass(0.001))
     assert lm.pass_cost(program, [1.0]) == pytest.approx(0.001) and clock["passes"] == 3
+
+
+@pytest.mark.parametrize("name", ["three-step", "network", "regression"])
+def test_the_loss_is_sampled_on_a_compiled_tape_bit_for_bit(monkeypatch, name):
+    """Once a run compiled the program's tape, the landscape's samples replay it (no interpreter),
+    and each is the interpreter's number to the last bit; before, the interpreter gives them."""
+    import struct
+
+    import autodiff_gui.plots.landscape_math as lm
+    from engine.language import evaluate
+    from engine.tape import cached_tape, program_tape
+
+    program = preset(name).program()
+    start = evaluate(program).param_values()
+    points = [[v + shift for v in start] for shift in (0.0, 0.37, -1.3, 25.0)]
+    with monkeypatch.context() as m:  # no tape: the interpreter's numbers
+        m.setattr(lm, "cached_tape", lambda program: None)
+        before = [lm.loss_at(program, p) for p in points]
+    assert program_tape(program) is cached_tape(program) is not None
+    interpreted = []
+    monkeypatch.setattr(lm, "evaluate", lambda *a: interpreted.append(a) or evaluate(*a))
+    after = [lm.loss_at(program, p) for p in points]
+    assert interpreted == []  # all on the tape
+    assert [struct.pack("<d", x) for x in after] == [struct.pack("<d", x) for x in before]
+
+
+def test_a_point_the_tape_refuses_is_decided_by_the_interpreter(monkeypatch):
+    import autodiff_gui.plots.landscape_math as lm
+    from engine.language import parse
+    from engine.tape import program_tape
+
+    program = parse("w = Value(0.5)\nL = log(w) + w * w\n")
+    assert program_tape(program) is not None
+    assert lm.loss_at(program, [-1.0]) != lm.loss_at(program, [-1.0])  # log of a negative: a gap
+    assert lm.loss_at(program, [2.0]) == pytest.approx(math.log(2.0) + 4.0)
+    monkeypatch.setattr(lm, "cached_tape", lambda program: None)
+    assert lm.loss_at(program, [2.0]) == pytest.approx(math.log(2.0) + 4.0)
