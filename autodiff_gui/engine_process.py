@@ -73,6 +73,7 @@ class Failed:
 def serve(conn: Connection) -> None:
     """The child's loop: run slices while running, answer commands between them."""
     trainer: Trainer | None = None
+    pace = _Pace()
     cap = 0
     running = False
     while True:
@@ -90,6 +91,7 @@ def serve(conn: Connection) -> None:
                         trainer, running = None, False
                         continue
                     trainer.restore(state)
+                    pace = _Pace()
                     running = trainer.status == RUNNING and trainer.iteration < cap
                     if not running:
                         conn.send(Batch([], trainer.state(), True))
@@ -101,7 +103,7 @@ def serve(conn: Connection) -> None:
                 case Stop():
                     return
             continue
-        batch = _run_slice(trainer, cap).packed()  # by column: cheap to pickle and to take in
+        batch = _run_slice(trainer, cap, pace)  # by column: cheap to pickle and to take in
         done = trainer.status != RUNNING or trainer.iteration >= cap
         try:
             conn.send(Batch(batch, trainer.state(), done))  # blocks if the parent lags
@@ -111,22 +113,50 @@ def serve(conn: Connection) -> None:
             running = False
 
 
-def _run_slice(trainer: Trainer, cap: int) -> RecordBatch:
-    """The iterations of one slice, by column: as many as fit in about a frame, until the run
-    ends. They run in :meth:`Trainer.advance`'s loop (the compiled tape, no record object per
-    iteration), in chunks sized from the rate measured so far, so a slice ends near its deadline
-    however fast the program is (six times the rate of one ``step()`` at a time on three-step)."""
+def _run_slice(trainer: Trainer, cap: int, pace: _Pace | None = None) -> RecordBatch:
+    """The iterations of one slice, by column, in ``array`` columns (:meth:`RecordBatch.packed`):
+    as many as fit in about a frame, until the run ends. They run in :meth:`Trainer.advance`'s
+    loop (the compiled tape, no record object per iteration), in chunks sized from the rate
+    measured so far (``pace``, kept from slice to slice, so a slice starts at the known rate), so
+    a slice ends near its deadline however fast the program is."""
+    pace = pace if pace is not None else _Pace()
     batches: list[RecordBatch] = []
     deadline = time.perf_counter() + SLICE_SECONDS
-    chunk = 16
+    chunk = pace.first_chunk()
     while trainer.status == RUNNING and trainer.iteration < cap:
         started = time.perf_counter()
-        batch = trainer.advance(min(chunk, cap - trainer.iteration))
+        batch = trainer.advance(min(chunk, cap - trainer.iteration), packed=True)
         batches.append(batch)
         now = time.perf_counter()
-        if now >= deadline or not len(batch):
+        if not len(batch):
             break
-        each = (now - started) / len(batch)
-        fits = int((deadline - now) / each) if each > 0 else chunk * 4
-        chunk = max(1, min(chunk * 4, fits))
-    return RecordBatch.concat(batches) if batches else RecordBatch.from_records([])
+        pace.measured(now - started, len(batch))
+        if now >= deadline:
+            break
+        chunk = pace.chunk_for(deadline - now, chunk)
+    return RecordBatch.concat(batches) if batches else RecordBatch.from_records([]).packed()
+
+
+class _Pace:
+    """Seconds an iteration takes, as the last chunks measured it: how big a slice's chunks are
+    (a slow program's slice is one chunk; a fast one's a few of ``MOST``)."""
+
+    FIRST = 16  # the first chunk of a run, before any rate is known
+    MOST = 2048  # and the biggest: the loop's lists past a few thousand rows run slower (the
+    # three-step loss: 1.2M iterations a second in chunks of 1,000-2,000, 0.75M in 16,000s)
+
+    def __init__(self) -> None:
+        self.each = 0.0
+
+    def measured(self, seconds: float, iterations: int) -> None:
+        self.each = seconds / iterations
+
+    def first_chunk(self) -> int:
+        """Most of a slice at the rate known (the rest in a second chunk), else a small one."""
+        if self.each <= 0:
+            return self.FIRST
+        return max(1, min(self.MOST, int(0.8 * SLICE_SECONDS / self.each)))
+
+    def chunk_for(self, left: float, last: int) -> int:
+        fits = int(left / self.each) if self.each > 0 else last * 4
+        return max(1, min(self.MOST, last * 4, fits))

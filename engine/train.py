@@ -16,6 +16,7 @@ goes on, the graph is compiled into a flat tape (:mod:`engine.tape`) and replaye
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -186,20 +187,31 @@ class Trainer:
             self._tape = program_tape(self.program, self.values)  # once per program text
         return self._tape
 
-    def advance(self, n: int) -> RecordBatch:
+    def advance(self, n: int, packed: bool = False) -> RecordBatch:
         """Up to ``n`` iterations at once (fewer if the run ends), their records by column.
 
         Plain iterations run in the tape's own loop; any iteration that may end the run, or that
         the tape cannot replay, is taken by :meth:`step` with its exact rules, and the loop goes
         on after it. The records are the same as ``n`` calls of :meth:`step` would make.
+        ``packed``: the numbers in ``array`` columns (:meth:`RecordBatch.packed`), made from the
+        loop's lists at once (what the engine process sends; its trainer keeps no records, and
+        a record kept from an array would hold a float where the Value path holds an int).
         """
+        if packed and self.keep_records:
+            raise ValueError("advance(packed=True) is for a trainer that keeps no records")
         iterations: list[int] = []
         lrs: list[float] = []
         statuses: list[str] = []
         columns: tuple[list, list, list] = ([], [], [])
         self._advance(n, columns, iterations, lrs, statuses)
-        batch = RecordBatch(tuple(self.names), tuple(iterations), tuple(lrs), tuple(columns[0]),
-                            tuple(columns[1]), tuple(columns[2]), tuple(statuses))
+        if packed:
+            batch = RecordBatch(tuple(self.names), array("q", iterations), array("d", lrs),
+                                array("d", columns[0]), array("d", columns[1]),
+                                array("d", columns[2]), tuple(statuses))
+        else:
+            batch = RecordBatch(tuple(self.names), tuple(iterations), tuple(lrs),
+                                tuple(columns[0]), tuple(columns[1]), tuple(columns[2]),
+                                tuple(statuses))
         if len(batch) and self.keep_records:
             self.records.extend(batch)
             self.last_record = self.records[-1]

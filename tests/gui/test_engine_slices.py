@@ -76,3 +76,39 @@ def test_a_packed_batch_reads_as_the_same_records_and_fills_the_history_alike() 
     for column in ("iterations", "lr", "loss", "values", "grads"):
         assert np.array_equal(getattr(a, column), getattr(b, column)), column
     assert plain.status == fast.status
+
+
+def test_advance_packed_is_the_packed_batch_and_refuses_a_trainer_that_keeps_records() -> None:
+    import struct
+
+    program = preset("network").program()
+    plain = Trainer(program, lr=0.05, tol=-1.0, keep_records=False)
+    packed = Trainer(program, lr=0.05, tol=-1.0, keep_records=False)
+    for n in (3, 40, 200):
+        a, b = plain.advance(n).packed(), packed.advance(n, packed=True)
+        for column in ("iterations", "lrs", "losses", "values", "grads"):
+            x, y = getattr(a, column), getattr(b, column)
+            assert x.typecode == y.typecode and x.tobytes() == y.tobytes(), column
+        assert a.statuses == b.statuses and a.names == b.names
+    assert struct.pack("<d", plain.last_record.loss) == struct.pack("<d", packed.last_record.loss)
+    with pytest.raises(ValueError, match="keeps no records"):
+        Trainer(program, lr=0.05).advance(5, packed=True)
+
+
+def test_the_pace_of_a_slice_carries_to_the_next() -> None:
+    from autodiff_gui.engine_process import SLICE_SECONDS, _Pace
+
+    pace = _Pace()
+    assert pace.first_chunk() == _Pace.FIRST  # nothing measured yet: a small first chunk
+    pace.measured(0.2, 2_000)  # a tenth of a millisecond an iteration
+    assert pace.first_chunk() == int(0.8 * SLICE_SECONDS / 1e-4)  # most of a slice at once
+    pace.measured(0.002, 2_000)  # a microsecond: a slice holds more than the biggest chunk
+    assert pace.first_chunk() == _Pace.MOST
+    assert pace.chunk_for(0.001, 16) == 64  # then at most four times the last chunk...
+    assert pace.chunk_for(0.00001, 1_000) == 10  # ...what fits in the time left...
+    assert pace.chunk_for(1.0, 100_000) == _Pace.MOST  # ...and never more than the biggest
+    program = preset("three-step").program()
+    t = Trainer(program, lr=0.01, tol=-1.0, keep_records=False)
+    kept = _Pace()
+    _run_slice(t, 10**9, kept)
+    assert kept.each > 0  # measured in one slice, for the next
