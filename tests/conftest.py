@@ -2,8 +2,15 @@
 engine thread running."""
 
 import os
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Where the environment asks Python not to write bytecode (PYTHONDONTWRITEBYTECODE is set on
+# these machines), every run compiled every module again, in each worker, in each engine process
+# a window starts and in each CLI subprocess (0.2-0.3 s of CPU each for the app's modules, and
+# pytest's rewriting of the test modules): the suite writes its caches as any run could, and the
+# processes it starts read them.
+sys.dont_write_bytecode = False
 
 import pytest  # noqa: E402
 
