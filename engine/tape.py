@@ -35,10 +35,10 @@ from __future__ import annotations
 
 import math
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from .memo import ProgramMemo
 from .value import Value, topological_order
 
 #: The operations a tape can replay: every one ``value.py`` makes ("" is a leaf).
@@ -259,9 +259,7 @@ def compile_program(program, values: Sequence[float] | None = None) -> Tape | No
 
 
 #: Tapes compiled for the last few programs (see :func:`program_tape`)
-_TAPES: list[tuple[object, Tape]] = []
-_TAPES_KEPT = 2
-_TAPES_LOCK = threading.Lock()
+_TAPES = ProgramMemo(kept=2)
 
 
 def program_tape(program, values: Sequence[float] | None = None) -> Tape | None:
@@ -274,21 +272,14 @@ def program_tape(program, values: Sequence[float] | None = None) -> Tape | None:
     if tape is None:
         tape = compile_program(program, values)
         if tape is not None:
-            with _TAPES_LOCK:
-                _TAPES[:] = [(p, t) for p, t in _TAPES if not (p is program or p == program)]
-                _TAPES.append((program, tape))
-                del _TAPES[:-_TAPES_KEPT]
+            _TAPES.put(program, tape)
     return tape
 
 
 def cached_tape(program) -> Tape | None:
     """The tape :func:`program_tape` compiled for ``program`` already, else None (nothing is
     compiled: for a caller that would rather take the Value path once than compile)."""
-    with _TAPES_LOCK:
-        for p, t in _TAPES:
-            if p is program or p == program:
-                return t
-    return None
+    return _TAPES.get(program)
 
 
 def _evaluate_watching(evaluate, program, values):

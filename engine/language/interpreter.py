@@ -12,13 +12,13 @@ import ast
 import copy
 import math
 import re
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import explain
 from ..graph import ELEMENT, INPUT, LIST, PARAM, SUM, GraphSnapshot, snapshot, snapshot_like
+from ..memo import ProgramMemo
 from ..value import DomainError, Value, topological_order
 from .errors import ProgramError, ProgramOverflow
 from .parser import (FUNCTIONS, MAX_LIST_LENGTH, MAX_OPERATIONS, Program, error_at, position,
@@ -100,9 +100,8 @@ class Start:
 
 
 #: The last few programs evaluated at their starting values (see :func:`start`)
-_STARTS: list[tuple[Program, Start]] = []
-_STARTS_KEPT = 4
-_STARTS_LOCK = threading.Lock()
+_STARTS = ProgramMemo(kept=4)
+_STARTS_KEPT = _STARTS.kept
 
 
 def start(program: Program) -> Start:
@@ -120,21 +119,12 @@ def start(program: Program) -> Start:
 
 def cached_start(program: Program) -> Start | None:
     """:func:`start` if it is known already, else None (nothing is evaluated)."""
-    with _STARTS_LOCK:
-        for i, (p, s) in enumerate(_STARTS):
-            if p is program or p == program:
-                _STARTS.append(_STARTS.pop(i))  # the most recently used last
-                return s
-    return None
+    return _STARTS.get(program)
 
 
 def _remember(program: Program, ev: Evaluation, seconds: float) -> None:
-    found = Start(tuple(name for name, _ in ev.params), tuple(ev.param_values()),
-                  float(ev.loss.data), seconds)
-    with _STARTS_LOCK:
-        _STARTS[:] = [(p, s) for p, s in _STARTS if not (p is program or p == program)]
-        _STARTS.append((program, found))
-        del _STARTS[:-_STARTS_KEPT]
+    _STARTS.put(program, Start(tuple(name for name, _ in ev.params), tuple(ev.param_values()),
+                               float(ev.loss.data), seconds))
 
 
 def _program_names(ev: Evaluation, noted: _Recorder | None = None) -> tuple:
